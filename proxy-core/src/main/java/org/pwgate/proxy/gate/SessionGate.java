@@ -1,0 +1,40 @@
+package org.pwgate.proxy.gate;
+
+import java.util.function.Consumer;
+import org.pwgate.proxy.protocol.Frame;
+
+/**
+ * The relay's seam for the password-command gate. The relay hands every tagged frame of an
+ * established session to the gate, in order, on the session's event loop:
+ *
+ * <pre>
+ *   client --frame--> onClientFrame --toBackend(frame…)--> backend
+ *   client <--frame-- onBackendFrame <--frame-- backend
+ * </pre>
+ *
+ * A gate passes a frame on by handing it to the consumer (ownership moves with it), may hand
+ * injected frames before it, and drops a frame by releasing it. The relay flushes after each read
+ * batch; the gate never flushes. {@link #PASS_THROUGH} is used when the restriction is off, so
+ * that the relay stays byte-for-byte transparent.
+ */
+public interface SessionGate {
+
+    void onClientFrame(Frame frame, Consumer<Frame> toBackend);
+
+    void onBackendFrame(Frame frame, Consumer<Frame> toClient);
+
+    /** The session ended: release anything still held. */
+    default void close() {}
+
+    SessionGate PASS_THROUGH = new SessionGate() {
+        @Override
+        public void onClientFrame(Frame frame, Consumer<Frame> toBackend) {
+            toBackend.accept(frame);
+        }
+
+        @Override
+        public void onBackendFrame(Frame frame, Consumer<Frame> toClient) {
+            toClient.accept(frame);
+        }
+    };
+}
