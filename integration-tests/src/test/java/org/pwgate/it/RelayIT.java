@@ -1,0 +1,293 @@
+package org.pwgate.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.copy.CopyManager;
+import org.pwgate.it.support.PwgateHarness;
+
+/** The relay, end to end: pgjdbc through pwgate to a real PostgreSQL, restriction off. */
+class RelayIT {
+    static PwgateHarness pwgate;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pwgate = PwgateHarness.start(false);
+        pwgate.adminExecute("DROP TABLE IF EXISTS relay_t", "CREATE TABLE relay_t (id int PRIMARY KEY, v text)",
+                "GRANT ALL ON relay_t TO app", "GRANT CREATE ON SCHEMA public TO app");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (pwgate != null) {
+            pwgate.close();
+        }
+    }
+
+    @Test
+    void simpleQueryModeRunsQueries() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "preferQueryMode=simple");
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT 1 AS one, 'x' || 'y' AS xy; ")) {
+            assertTrue(rs.next());
+            assertEquals(1, rs.getInt(1));
+            assertEquals("xy", rs.getString(2));
+        }
+    }
+
+    @Test
+    void extendedAndServerPreparedStatementsRunRepeatedly() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "prepareThreshold=1");
+             PreparedStatement ps = c.prepareStatement("SELECT $1::int * 2, current_user")) {
+            for (int i = 0; i < 10; i++) {
+                ps.setInt(1, i);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals(i * 2, rs.getInt(1));
+                    assertEquals("app", rs.getString(2));
+                }
+            }
+        }
+    }
+
+    @Test
+    void batchesArePipelinedAndAllApplied() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("DELETE FROM relay_t WHERE id BETWEEN 1000 AND 1999");
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO relay_t VALUES (?, ?)")) {
+                for (int i = 1000; i < 1500; i++) {
+                    ps.setInt(1, i);
+                    ps.setString(2, "v" + i);
+                    ps.addBatch();
+                }
+                int[] counts = ps.executeBatch();
+                assertEquals(500, counts.length);
+            }
+            c.commit();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM relay_t WHERE id BETWEEN 1000 AND 1999")) {
+                rs.next();
+                assertEquals(500, rs.getInt(1));
+            }
+        }
+    }
+
+    @Test
+    void copyInAndOutThroughCopyManager() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("DELETE FROM relay_t WHERE id BETWEEN 2000 AND 2999");
+            }
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            StringBuilder in = new StringBuilder();
+            for (int i = 2000; i < 3000; i++) {
+                in.append(i).append('\t').append("row ").append(i).append('\n');
+            }
+            long copied = copy.copyIn("COPY relay_t FROM STDIN", new StringReader(in.toString()));
+            assertEquals(1000, copied);
+            StringWriter out = new StringWriter();
+            copy.copyOut("COPY (SELECT * FROM relay_t WHERE id BETWEEN 2000 AND 2999 ORDER BY id) TO STDOUT", out);
+            assertEquals(in.toString(), out.toString());
+        }
+    }
+
+    @Test
+    void aHundredMegabyteByteaGoesBothWays() throws Exception {
+        byte[] big = new byte[100 * 1024 * 1024];
+        new Random(42).nextBytes(big);
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TEMP TABLE blob_t (b bytea)");
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO blob_t VALUES (?)")) {
+                ps.setBinaryStream(1, new ByteArrayInputStream(big), big.length);
+                assertEquals(1, ps.executeUpdate());
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT b, length(b) FROM blob_t")) {
+                assertTrue(rs.next());
+                assertEquals(big.length, rs.getInt(2));
+                assertArrayEquals(big, rs.getBytes(1));
+            }
+        }
+    }
+
+    @Test
+    void listenNotifyAndNoticesReachTheClient() throws Exception {
+        try (Connection listener = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
+             Connection notifier = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            try (Statement s = listener.createStatement()) {
+                s.execute("LISTEN pwgate_channel");
+            }
+            try (Statement s = notifier.createStatement()) {
+                s.execute("NOTIFY pwgate_channel, 'hello through pwgate'");
+                s.execute("DO $$BEGIN RAISE NOTICE 'a notice'; END$$");
+                assertNotNull(s.getWarnings());
+                assertTrue(s.getWarnings().getMessage().contains("a notice"));
+            }
+            PGNotification[] got = listener.unwrap(PGConnection.class).getNotifications(5000);
+            assertNotNull(got);
+            assertEquals(1, got.length);
+            assertEquals("pwgate_channel", got[0].getName());
+            assertEquals("hello through pwgate", got[0].getParameter());
+        }
+    }
+
+    @Test
+    void cancelStopsALongQueryWithinTwoSeconds() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
+             Statement s = c.createStatement()) {
+            CompletableFuture<Void> canceller = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(500);
+                    s.cancel();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long t0 = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.execute("SELECT pg_sleep(30)"));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            canceller.get(5, TimeUnit.SECONDS);
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            assertTrue(ms < 2500, "cancel took " + ms + " ms");
+            // The session stays usable after a cancel.
+            try (ResultSet rs = s.executeQuery("SELECT 42")) {
+                rs.next();
+                assertEquals(42, rs.getInt(1));
+            }
+        }
+    }
+
+    @Test
+    void aBackendTerminatedMidQueryGivesAnErrorNotAHang() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD,
+                "ApplicationName=victim&socketTimeout=20");
+             Statement s = c.createStatement()) {
+            CompletableFuture<Void> killer = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(700);
+                    pwgate.adminExecute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            + "WHERE application_name = 'victim'");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long t0 = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.execute("SELECT pg_sleep(30)"));
+            killer.get(5, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms < 5000, "took " + ms + " ms");
+            assertTrue(e.getSQLState() != null && (e.getSQLState().startsWith("57") || e.getSQLState().startsWith("08")),
+                    e.getSQLState() + " " + e.getMessage());
+            assertTrue(c.isClosed() || !c.isValid(2));
+        }
+    }
+
+    @Test
+    void twoHundredConcurrentConnectionsAreAllServed() throws Exception {
+        int n = 200;
+        ExecutorService pool = Executors.newFixedThreadPool(50);
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int id = i;
+                results.add(pool.submit(() -> {
+                    try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
+                         PreparedStatement ps = c.prepareStatement("SELECT ?::int + 1")) {
+                        ps.setInt(1, id);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            return rs.getInt(1);
+                        }
+                    }
+                }));
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(i + 1, results.get(i).get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void startupParametersReachTheBackendAndPasswordsAreStoredAsMd5() throws Exception {
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD,
+                "ApplicationName=pwgate-it&options=-c%20search_path%3Dpg_catalog");
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('application_name'), current_setting('search_path'), "
+                     + "current_setting('password_encryption')")) {
+            assertTrue(rs.next());
+            assertEquals("pwgate-it", rs.getString(1));
+            assertEquals("pg_catalog", rs.getString(2));
+            assertEquals("md5", rs.getString(3));
+        }
+    }
+
+    @Test
+    void aClientThatDisconnectsLeavesNoBackendSession() throws Exception {
+        Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "ApplicationName=leaver");
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT 1");
+        }
+        c.close();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        int left;
+        do {
+            try (Connection a = pwgate.admin(); Statement s = a.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leaver'")) {
+                rs.next();
+                left = rs.getInt(1);
+            }
+            if (left > 0) {
+                Thread.sleep(100);
+            }
+        } while (left > 0 && System.nanoTime() < deadline);
+        assertEquals(0, left);
+    }
+
+    @Test
+    void unicodeTextSurvivesTheRoundTrip() throws Exception {
+        String text = "grüße, 日本語, emoji \uD83D\uDE00";
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
+             PreparedStatement ps = c.prepareStatement("SELECT ?::text, octet_length(?::text)")) {
+            ps.setString(1, text);
+            ps.setString(2, text);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(text, rs.getString(1));
+                assertEquals(text.getBytes(StandardCharsets.UTF_8).length, rs.getInt(2));
+            }
+        }
+        assertFalse(text.isEmpty());
+    }
+}
