@@ -185,7 +185,7 @@ public final class ConfigLoader {
                     "the embedded backend picks its own port; remove backend.port");
         }
         if (!m.has("embedded") && !m.has("host")) {
-            r.error(m.child("host"), m.node(), "is required unless backend.embedded is given");
+            r.error(m.child("host"), m.line(), "is required unless backend.embedded is given");
         }
         String host = r.nonEmptyText(m, "host").orElse("127.0.0.1");
         int port = r.integer(m, "port", 1, 65535).orElse(embedded.isPresent() ? 0 : 5432);

@@ -54,8 +54,12 @@ final class YamlReader {
         return n == null ? 0 : n.getStartMark().map(m -> m.getLine() + 1).orElse(0);
     }
 
-    /** A mapping at {@code path}: its entries by key text, with the key nodes kept for their lines. */
-    record Mapping(String path, Node node, Map<String, Node> values, Map<String, Node> keys) {
+    /**
+     * A mapping at {@code path}: its entries by key text, with the key nodes kept for their lines.
+     * {@code line} is where the mapping is introduced (its key's line for a section), the line a
+     * "missing key" error points at.
+     */
+    record Mapping(String path, int line, Map<String, Node> values, Map<String, Node> keys) {
         String child(String key) {
             return path.isEmpty() ? key : path + "." + key;
         }
@@ -78,6 +82,10 @@ final class YamlReader {
      * Duplicate and unknown keys are errors.
      */
     Optional<Mapping> mapping(String path, Node node, Set<String> allowed) {
+        return mapping(path, line(node), node, allowed);
+    }
+
+    private Optional<Mapping> mapping(String path, int introducedAt, Node node, Set<String> allowed) {
         if (!(node instanceof MappingNode mn)) {
             error(path, node, "expected a mapping (key: value lines)");
             return Optional.empty();
@@ -102,17 +110,18 @@ final class YamlReader {
             keys.put(key, k);
             values.put(key, t.getValueNode());
         }
-        return Optional.of(new Mapping(path, node, values, keys));
+        return Optional.of(new Mapping(path, introducedAt, values, keys));
     }
 
     /** A nested mapping, absent when the key is absent. */
     Optional<Mapping> section(Mapping parent, String key, Set<String> allowed) {
-        return parent.value(key).flatMap(n -> notNull(parent, key, n) ? mapping(parent.child(key), n, allowed) : Optional.empty());
+        return parent.value(key).flatMap(n -> notNull(parent, key, n)
+                ? mapping(parent.child(key), parent.keyLine(key), n, allowed) : Optional.empty());
     }
 
     void require(Mapping m, String key) {
         if (!m.has(key)) {
-            error(m.child(key), m.node(), "is required" + (m.path().isEmpty() ? "" : " in " + m.path()));
+            error(m.child(key), m.line(), "is required" + (m.path().isEmpty() ? "" : " in " + m.path()));
         }
     }
 
