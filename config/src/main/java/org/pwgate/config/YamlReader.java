@@ -73,7 +73,7 @@ final class YamlReader {
         }
 
         int keyLine(String key) {
-            return line(keys.get(key));
+            return YamlReader.line(keys.get(key));
         }
     }
 
