@@ -1,9 +1,44 @@
 package org.pwgate.proxy;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.pwgate.auth.Credential;
+import org.pwgate.auth.CredentialSource;
 import org.pwgate.config.PwgateConfig;
+import org.pwgate.config.PwgateConfig.AuthSource;
+import org.pwgate.proxy.backend.AuthQueryCredentials;
+import org.pwgate.proxy.backend.BackendConnector;
+import org.pwgate.proxy.backend.ServiceConnection;
+import org.pwgate.proxy.cancel.CancelForwarder;
+import org.pwgate.proxy.cancel.CancelRegistry;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
+import org.pwgate.proxy.embedded.EmbeddedBootstrap;
+import org.pwgate.proxy.embedded.RoleBootstrap;
+import org.pwgate.proxy.gate.GateFactory;
+import org.pwgate.proxy.protocol.FrameDecoder;
+import org.pwgate.proxy.protocol.FrameEncoder;
+import org.pwgate.proxy.startup.LoginThrottle;
+import org.pwgate.proxy.startup.StartupHandler;
+import org.pwgate.proxy.startup.StartupServices;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The composition root: builds pwgate's object graph from a config and runs it.
@@ -12,35 +47,196 @@ import org.pwgate.proxy.embedded.EmbeddedBackend;
  *   start(config): [embedded backend + bootstrap] -> credential source -> bind listener
  *   close():       stop accepting -> close sessions -> stop embedded backend
  * </pre>
+ *
+ * Client pipeline: frames (FrameDecoder) -> frameEncoder -> startup (StartupHandler, replaced by
+ * the SessionRelay once the session is established).
  */
 public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    private static final Duration BOOTSTRAP_TIMEOUT = Duration.ofSeconds(30);
+    /** A user name pwgate's bootstrap falls back to when auth_file is used without auth.auth_user. */
+    public static final String DEFAULT_AUTH_USER = "rdsadmin";
+
+    private final AtomicReference<PwgateConfig> config;
+    private final EventLoopGroup group;
+    private final Channel listener;
+    private final ChannelGroup clients;
+    private final Optional<EmbeddedBackend> embedded;
+    private final InetSocketAddress backendAddress;
+    private final Optional<ServiceConnection> service;
+    private final CredentialSource credentials;
+    private boolean closed;
+
+    private ProxyServer(AtomicReference<PwgateConfig> config, EventLoopGroup group, Channel listener, ChannelGroup clients,
+                        Optional<EmbeddedBackend> embedded, InetSocketAddress backendAddress,
+                        Optional<ServiceConnection> service, CredentialSource credentials) {
+        this.config = config;
+        this.group = group;
+        this.listener = listener;
+        this.clients = clients;
+        this.embedded = embedded;
+        this.backendAddress = backendAddress;
+        this.service = service;
+        this.credentials = credentials;
+    }
 
     /** Starts everything the config asks for; {@code listen.port: 0} binds an ephemeral port. */
     public static ProxyServer start(PwgateConfig config) throws Exception {
-        throw new UnsupportedOperationException("implemented by the proxy foundation work");
+        Transport transport = Transport.detect();
+        log.info("transport: {}", transport.name());
+        EmbeddedBackend embedded = null;
+        EventLoopGroup group = null;
+        ServiceConnection service = null;
+        CredentialSource credentials = null;
+        try {
+            InetSocketAddress backendAddress;
+            Optional<PwgateConfig.Embedded> embeddedConfig = config.backend().embedded();
+            if (embeddedConfig.isPresent()) {
+                Optional<java.nio.file.Path> dataDir = embeddedConfig.get().dataDirectory();
+                if (dataDir.isPresent()) {
+                    EmbeddedBootstrap.prepareRestart(dataDir.get());
+                }
+                embedded = EmbeddedBackend.start(embeddedConfig.get().version(), dataDir, Map.of());
+                backendAddress = new InetSocketAddress(embedded.host(), embedded.port());
+            } else {
+                backendAddress = new InetSocketAddress(config.backend().host(), config.backend().port());
+            }
+            group = transport.newGroup(0, "pwgate");
+            AtomicReference<PwgateConfig> current = new AtomicReference<>(config);
+            BackendConnector connector = new BackendConnector(transport, backendAddress, config.backend().connectTimeout());
+
+            String authUser = config.auth().authUser().orElse(DEFAULT_AUTH_USER);
+            String authDatabase = config.auth().authDatabase().orElse("postgres");
+            Optional<String> authMd5 = config.auth().authPassword().map(p -> RoleBootstrap.md5Of(p, authUser));
+            if (config.auth().source() == AuthSource.AUTH_FILE) {
+                credentials = Credentials.authFile(config.auth().authFile().orElseThrow());
+                if (authMd5.isEmpty() && (embedded != null || config.bootstrap().isPresent())) {
+                    // With auth_file and no auth_password, the auth user's hash comes from the file.
+                    authMd5 = credentials.lookup(authUser).toCompletableFuture().get(10, TimeUnit.SECONDS)
+                            .flatMap(Credential::storedPassword);
+                }
+            }
+            if (config.auth().authUser().isPresent() || embedded != null || config.bootstrap().isPresent()) {
+                service = new ServiceConnection(connector, group.next(), authUser, authDatabase, authMd5);
+            }
+            if (config.auth().source() == AuthSource.AUTH_QUERY) {
+                credentials = new AuthQueryCredentials(service, config.auth().authQuery());
+            }
+            if (embedded != null) {
+                if (authMd5.isEmpty()) {
+                    throw new IllegalStateException("the embedded backend needs a password for its superuser \"" + authUser
+                            + "\": set auth.auth_password (or give that user a line in the auth_file)");
+                }
+                EmbeddedBootstrap boot = new EmbeddedBootstrap(connector, group.next(), BOOTSTRAP_TIMEOUT);
+                boot.takeOver(authUser, authMd5.get());
+                new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
+                boot.requireMd5(embedded, service);
+                log.info("embedded PostgreSQL {} on {}:{}, data in {}", embedded.version(), embedded.host(), embedded.port(),
+                        embedded.dataDirectory().map(Object::toString).orElse("a temporary folder"));
+            } else if (config.bootstrap().isPresent()) {
+                new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
+            }
+
+            ChannelGroup clients = new DefaultChannelGroup("pwgate-clients", GlobalEventExecutor.INSTANCE);
+            SecureRandom random = new SecureRandom();
+            StartupServices services = new StartupServices(current::get, credentials, connector,
+                    new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
+                    new GateFactory(current::get), LoginThrottle.NONE, random, Clock.systemUTC());
+            Channel listener = bind(transport, group, config, services, clients);
+            ProxyServer server = new ProxyServer(current, group, listener, clients, Optional.ofNullable(embedded),
+                    backendAddress, Optional.ofNullable(service), credentials);
+            server.logConnectHints();
+            return server;
+        } catch (Exception | Error e) {
+            if (credentials != null) {
+                credentials.close();
+            }
+            if (service != null) {
+                service.close();
+            }
+            if (group != null) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+            if (embedded != null) {
+                embedded.close();
+            }
+            throw e;
+        }
+    }
+
+    private static Channel bind(Transport transport, EventLoopGroup group, PwgateConfig config, StartupServices services,
+                                ChannelGroup clients) throws InterruptedException {
+        AtomicLong connectionIds = new AtomicLong();
+        AtomicInteger open = new AtomicInteger();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Transport.WATER_MARK)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        PwgateConfig now = services.config().get();
+                        // Counted at accept, released at close; the refusal itself waits for the
+                        // StartupMessage, as PostgreSQL's does, so that SSLRequest still gets its 'N'.
+                        boolean over = open.incrementAndGet() > now.limits().maxClientConnections();
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
+                        clients.add(ch);
+                        FrameDecoder decoder = FrameDecoder.forClient(now.limits().maxMessageSize());
+                        ch.pipeline().addLast("frames", decoder);
+                        ch.pipeline().addLast("frameEncoder", new FrameEncoder());
+                        ch.pipeline().addLast("startup", new StartupHandler(services, decoder, connectionIds.incrementAndGet(), over));
+                    }
+                });
+        return b.bind(config.listen().host(), config.listen().port()).sync().channel();
+    }
+
+    private void logConnectHints() {
+        InetSocketAddress at = localAddress();
+        String host = at.getAddress().isAnyLocalAddress() ? "127.0.0.1" : at.getHostString();
+        log.info("pwgate listening on {}:{}", host, at.getPort());
+        config.get().bootstrap().ifPresent(b -> {
+            b.masterUser().ifPresent(u -> log.info("connect: psql \"host={} port={} user={} dbname=postgres\"", host, at.getPort(), u));
+            b.users().forEach(u -> log.info("connect: psql \"host={} port={} user={} dbname=postgres\"", host, at.getPort(), u.name()));
+            log.info("demo passwords: see README");
+        });
     }
 
     /** The address the listener is bound to. */
     public InetSocketAddress localAddress() {
-        throw new UnsupportedOperationException();
+        return (InetSocketAddress) listener.localAddress();
     }
 
     /** The PostgreSQL sessions are opened on (the embedded one's when embedded). */
     public InetSocketAddress backendAddress() {
-        throw new UnsupportedOperationException();
+        return backendAddress;
     }
 
     public Optional<EmbeddedBackend> embeddedBackend() {
-        throw new UnsupportedOperationException();
+        return embedded;
     }
 
     /** The config in force now. */
     public PwgateConfig config() {
-        throw new UnsupportedOperationException();
+        return config.get();
     }
 
     @Override
-    public void close() {
-        throw new UnsupportedOperationException();
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        credentials.close();
+        service.ifPresent(ServiceConnection::close);
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        embedded.ifPresent(EmbeddedBackend::close);
+        log.info("pwgate stopped");
     }
 }

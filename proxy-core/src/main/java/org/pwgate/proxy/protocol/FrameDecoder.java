@@ -1,0 +1,113 @@
+package org.pwgate.proxy.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+
+/**
+ * Cuts a byte stream into protocol messages, without looking inside them.
+ *
+ * <pre>
+ *   STARTUP: int32 length (incl. itself), body           -> StartupPacket
+ *   TAGGED:  byte tag, int32 length (incl. itself), body -> Frame
+ *   FAILED:  everything is discarded (after one ProtocolViolation)
+ * </pre>
+ *
+ * A client connection starts in STARTUP mode; the startup handler calls {@link #expectTagged()}
+ * once it has read the StartupMessage (ByteToMessageDecoder hands each decoded packet on before
+ * decoding the next, so the switch applies to the very next byte). A backend connection is
+ * TAGGED from the start. Bodies are retained slices of the read buffer: no copy. The decoder
+ * never writes: a length that breaks the caps becomes a {@link ProtocolViolation} message for
+ * the next handler to answer.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+    /** PostgreSQL's own cap on a startup packet (MAX_STARTUP_PACKET_LENGTH). */
+    public static final int MAX_STARTUP_PACKET = 10_000;
+    /**
+     * Cap for messages from the backend. Not limits.max_message_size: that limit protects pwgate
+     * from clients, while the backend is trusted and a single DataRow may legitimately carry a
+     * field of up to 1 GiB (PostgreSQL's own limit on a value).
+     */
+    public static final long BACKEND_MAX_MESSAGE = (1L << 30) + 1024 * 1024;
+
+    private enum Mode { STARTUP, TAGGED, FAILED }
+
+    private Mode mode;
+    private final long maxMessageSize;
+
+    private FrameDecoder(Mode mode, long maxMessageSize) {
+        this.mode = mode;
+        this.maxMessageSize = maxMessageSize;
+    }
+
+    /** For a client connection: startup packets first, then tagged messages of at most {@code maxMessageSize} body bytes. */
+    public static FrameDecoder forClient(long maxMessageSize) {
+        return new FrameDecoder(Mode.STARTUP, maxMessageSize);
+    }
+
+    /** For a connection to the backend: tagged messages from the first byte. */
+    public static FrameDecoder forBackend() {
+        return new FrameDecoder(Mode.TAGGED, BACKEND_MAX_MESSAGE);
+    }
+
+    /** The startup phase is over: from the next byte on, messages are tagged. */
+    public void expectTagged() {
+        if (mode == Mode.STARTUP) {
+            mode = Mode.TAGGED;
+        }
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        switch (mode) {
+            case STARTUP -> decodeStartup(in, out);
+            case TAGGED -> decodeTagged(in, out);
+            case FAILED -> in.skipBytes(in.readableBytes());
+        }
+    }
+
+    private void decodeStartup(ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < 4) {
+            return;
+        }
+        int length = in.getInt(in.readerIndex());
+        if (length < 8 || length > MAX_STARTUP_PACKET) {
+            fail(in, out, "invalid length of startup packet");
+            return;
+        }
+        if (in.readableBytes() < length) {
+            return;
+        }
+        in.skipBytes(4);
+        out.add(new StartupPacket(in.readRetainedSlice(length - 4)));
+    }
+
+    private void decodeTagged(ByteBuf in, List<Object> out) {
+        if (in.readableBytes() < 5) {
+            return;
+        }
+        int start = in.readerIndex();
+        byte tag = in.getByte(start);
+        int length = in.getInt(start + 1);
+        if (length < 4) {
+            fail(in, out, "invalid message length");
+            return;
+        }
+        if (length - 4L > maxMessageSize) {
+            fail(in, out, "message of " + (length - 4L) + " bytes exceeds the limit of " + maxMessageSize + " bytes");
+            return;
+        }
+        if (in.readableBytes() < 1 + length) {
+            return;
+        }
+        in.skipBytes(5);
+        out.add(new Frame(tag, in.readRetainedSlice(length - 4)));
+    }
+
+    private void fail(ByteBuf in, List<Object> out, String message) {
+        mode = Mode.FAILED;
+        in.skipBytes(in.readableBytes());
+        out.add(new ProtocolViolation(message));
+    }
+}

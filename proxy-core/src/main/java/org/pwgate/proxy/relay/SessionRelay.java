@@ -1,0 +1,247 @@
+package org.pwgate.proxy.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.List;
+import java.util.function.Consumer;
+import org.pwgate.proxy.backend.BackendConnector;
+import org.pwgate.proxy.backend.BackendSession;
+import org.pwgate.proxy.gate.SessionGate;
+import org.pwgate.proxy.protocol.BackendCodec;
+import org.pwgate.proxy.protocol.BackendMessage;
+import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
+import org.pwgate.proxy.protocol.Frame;
+import org.pwgate.proxy.protocol.MalformedMessageException;
+import org.pwgate.proxy.protocol.ProtocolViolation;
+import org.pwgate.proxy.protocol.SqlState;
+import org.pwgate.proxy.protocol.Tag;
+import org.pwgate.proxy.session.SessionState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays an established session between the client channel and its backend channel (both on one
+ * event loop: no locks). Every frame goes through the session's gate; frames are written as they
+ * come and flushed once per read batch.
+ *
+ * <pre>
+ *   client --Frame--> ClientSide --gate.onClientFrame--> backend.write ... flush on readComplete
+ *   client <--Frame-- BackendSide <--gate.onBackendFrame-- backend   (ParameterStatus noted first)
+ * </pre>
+ *
+ * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
+ * resumes when the peer's writability comes back. End: Terminate or a client disconnect closes the
+ * backend; a backend disconnect gives the client the backend's own fatal error if it sent one,
+ * else FATAL 08006, and closes it.
+ */
+public final class SessionRelay {
+    private static final Logger log = LoggerFactory.getLogger(SessionRelay.class);
+    public static final String CLIENT_HANDLER = "relay";
+    public static final String BACKEND_HANDLER = "relay";
+
+    private final String connId;
+    private final Channel client;
+    private final Channel backend;
+    private final SessionState state;
+    private final SessionGate gate;
+    private final Runnable onEnd;
+    private final Consumer<Frame> toBackend;
+    private final Consumer<Frame> toClient;
+    private boolean backendSentFatal;
+    private boolean ended;
+
+    public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate, Runnable onEnd) {
+        this.connId = connId;
+        this.client = client;
+        this.backend = backend;
+        this.state = state;
+        this.gate = gate;
+        this.onEnd = onEnd;
+        this.toBackend = f -> backend.write(f, backend.voidPromise());
+        this.toClient = f -> client.write(f, client.voidPromise());
+    }
+
+    /**
+     * Takes both channels over: adds the client handler last in the client pipeline, replaces the
+     * backend's login handler, then relays what arrived meanwhile on either side.
+     */
+    public void start(BackendSession session, List<Frame> pendingClientFrames) {
+        ClientSide clientSide = new ClientSide();
+        BackendSide backendSide = new BackendSide();
+        client.pipeline().addLast(CLIENT_HANDLER, clientSide);
+        backend.pipeline().replace(BackendConnector.LOGIN_HANDLER, BACKEND_HANDLER, backendSide);
+        client.closeFuture().addListener(f -> end());
+        backend.closeFuture().addListener(f -> end());
+        for (Frame f : session.takeEarlyFrames()) {
+            onBackendFrame(f);
+        }
+        for (Frame f : pendingClientFrames) {
+            onClientFrame(f);
+        }
+        backend.flush();
+        client.flush();
+        if (!backend.isActive()) {
+            onBackendGone();
+        }
+        if (!client.isActive()) {
+            backend.close();
+        }
+    }
+
+    private void onClientFrame(Frame frame) {
+        boolean terminate = frame.tag() == Tag.TERMINATE;
+        gate.onClientFrame(frame, toBackend);
+        if (terminate) {
+            backend.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+            client.close();
+        }
+    }
+
+    private void onBackendFrame(Frame frame) {
+        try {
+            if (frame.tag() == Tag.PARAMETER_STATUS) {
+                if (BackendCodec.decode(frame) instanceof BackendMessage.ParameterStatus p) {
+                    state.onParameterStatus(p.name(), p.value());
+                }
+            } else if (frame.tag() == Tag.ERROR_RESPONSE) {
+                String severity = BackendCodec.errorSeverity(frame.body());
+                if (severity.equals("FATAL") || severity.equals("PANIC")) {
+                    backendSentFatal = true;
+                }
+            }
+        } catch (MalformedMessageException e) {
+            log.warn("{}: malformed {} from the backend: {}", connId, (char) frame.tag(), e.getMessage());
+        }
+        gate.onBackendFrame(frame, toClient);
+    }
+
+    private void onBackendGone() {
+        if (!client.isActive()) {
+            return;
+        }
+        if (backendSentFatal) {
+            client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            log.info("{}: the backend closed the connection unexpectedly", connId);
+            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly"));
+        }
+    }
+
+    private static void writeErrorAndClose(Channel ch, ErrorResponse error) {
+        ByteBuf buf = BackendCodec.encode(error, ch.alloc());
+        ch.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void end() {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        gate.close();
+        onEnd.run();
+    }
+
+    private static boolean isDisconnect(Throwable cause) {
+        return cause instanceof IOException;
+    }
+
+    private final class ClientSide extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Frame frame) {
+                onClientFrame(frame);
+            } else if (msg instanceof ProtocolViolation v) {
+                log.info("{}: protocol violation by the client: {}", connId, v.message());
+                writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, v.message()));
+                backend.close();
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            backend.flush();
+            if (!backend.isWritable() && client.config().isAutoRead()) {
+                client.config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (client.isWritable()) {
+                backend.config().setAutoRead(true);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            backend.close();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (isDisconnect(cause)) {
+                log.debug("{}: client connection error: {}", connId, cause.toString());
+            } else {
+                log.warn("{}: unexpected error on the client side: {}", connId, cause.toString());
+            }
+            client.close();
+            backend.close();
+        }
+    }
+
+    private final class BackendSide extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Frame frame) {
+                onBackendFrame(frame);
+            } else if (msg instanceof ProtocolViolation v) {
+                log.warn("{}: protocol violation by the backend: {}", connId, v.message());
+                writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message from the backend server"));
+                backend.close();
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            client.flush();
+            if (!client.isWritable() && backend.config().isAutoRead()) {
+                backend.config().setAutoRead(false);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (backend.isWritable()) {
+                client.config().setAutoRead(true);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            onBackendGone();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (isDisconnect(cause)) {
+                log.info("{}: backend connection error: {}", connId, cause.toString());
+            } else {
+                log.warn("{}: unexpected error on the backend side: {}", connId, cause.toString());
+            }
+            backend.close();
+        }
+    }
+}

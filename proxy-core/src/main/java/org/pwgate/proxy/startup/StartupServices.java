@@ -1,0 +1,23 @@
+package org.pwgate.proxy.startup;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.function.Supplier;
+import org.pwgate.auth.CredentialSource;
+import org.pwgate.config.PwgateConfig;
+import org.pwgate.proxy.backend.BackendConnector;
+import org.pwgate.proxy.cancel.CancelForwarder;
+import org.pwgate.proxy.cancel.CancelRegistry;
+import org.pwgate.proxy.gate.GateFactory;
+
+/** What every client connection's startup needs; built once by the composition root. */
+public record StartupServices(
+        Supplier<PwgateConfig> config,
+        CredentialSource credentials,
+        BackendConnector backend,
+        CancelRegistry cancelRegistry,
+        CancelForwarder cancelForwarder,
+        GateFactory gates,
+        LoginThrottle throttle,
+        SecureRandom random,
+        Clock clock) {}
