@@ -1,5 +1,6 @@
 package org.pwgate.proxy.gate;
 
+import java.time.Clock;
 import java.util.function.Supplier;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.proxy.session.SessionState;
@@ -11,12 +12,18 @@ import org.pwgate.proxy.session.SessionState;
  */
 public final class GateFactory {
     private final Supplier<PwgateConfig> config;
+    private final AuditLog audit = new AuditLog(Clock.systemUTC());
 
     public GateFactory(Supplier<PwgateConfig> config) {
         this.config = config;
     }
 
+    /**
+     * The gate of one session. It is always the password-command gate, even while the restriction
+     * is off: it then passes every frame unchanged but keeps track of the protocol, so that a
+     * reload turning the restriction on applies safely to the statements that start afterwards.
+     */
     public SessionGate forSession(SessionState session) {
-        return SessionGate.PASS_THROUGH;
+        return new PasswordCommandGate(config, session, StatementClassifier.POSTGRES, audit);
     }
 }

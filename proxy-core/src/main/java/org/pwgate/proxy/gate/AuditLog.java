@@ -1,0 +1,116 @@
+package org.pwgate.proxy.gate;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Collection;
+import org.pwgate.proxy.session.SessionState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One JSON object per restricted statement, allowed or refused, on the logger {@value #LOGGER}
+ * (logback routes it to its own appender with pattern {@code %msg%n}). The statement is the
+ * classifier's redaction; when a statement cannot be redacted safely it is left out.
+ */
+final class AuditLog {
+    static final String LOGGER = "pwgate.audit";
+
+    enum Verdict {
+        /** The guard completed: the statement ran (PostgreSQL's own checks still apply). */
+        ALLOWED("allowed"),
+        /** The guard raised, or the statement is refused to everyone. */
+        REFUSED("refused"),
+        /** An earlier error skipped the statement: neither guard nor statement ran. */
+        SKIPPED("skipped");
+
+        final String json;
+
+        Verdict(String json) {
+            this.json = json;
+        }
+    }
+
+    private final Logger log;
+    private final Clock clock;
+
+    AuditLog(Clock clock) {
+        this(LoggerFactory.getLogger(LOGGER), clock);
+    }
+
+    AuditLog(Logger log, Clock clock) {
+        this.log = log;
+        this.clock = clock;
+    }
+
+    void record(SessionState session, Guarded g, Verdict verdict) {
+        if (!log.isInfoEnabled()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"time\":");
+        string(sb, Instant.now(clock).toString());
+        sb.append(",\"session\":").append(session.sessionId());
+        sb.append(",\"client\":");
+        string(sb, String.valueOf(session.clientAddress()));
+        sb.append(",\"user\":");
+        string(sb, session.user());
+        sb.append(",\"database\":");
+        string(sb, session.database());
+        sb.append(",\"kinds\":");
+        array(sb, g.analysis().kinds().stream().map(Enum::name).toList());
+        sb.append(",\"roles\":");
+        array(sb, g.analysis().roles());
+        sb.append(",\"verdict\":");
+        string(sb, verdict.json);
+        if (verdict == Verdict.REFUSED) {
+            sb.append(",\"sqlstate\":");
+            string(sb, g.decision().sqlState());
+            sb.append(",\"reason\":");
+            string(sb, g.decision().message());
+        }
+        sb.append(",\"statement\":");
+        if (g.analysis().redacted() == null) {
+            sb.append("null");
+        } else {
+            string(sb, g.analysis().redacted());
+        }
+        sb.append('}');
+        log.info(sb.toString());
+    }
+
+    private static void array(StringBuilder sb, Collection<String> values) {
+        sb.append('[');
+        boolean first = true;
+        for (String v : values) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            string(sb, v);
+        }
+        sb.append(']');
+    }
+
+    /** A JSON string (RFC 8259): quote, backslash and control characters escaped. */
+    static void string(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+}

@@ -1,0 +1,100 @@
+package org.pwgate.proxy.gate;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.pwgate.classifier.LexSettings;
+import org.pwgate.proxy.session.SessionState;
+
+/**
+ * The lexing settings under which the server may parse the statement that is arriving now. The
+ * gate classifies it under each and keeps the strictest verdict, so that a change of
+ * client_encoding or standard_conforming_strings that is in flight opens no window.
+ *
+ * <p>Why this set is enough:
+ * <ul>
+ *   <li>standard_conforming_strings: both values, always. It costs a second lexing of the rare
+ *       texts that pass the classifier's fast path, and it also covers changes the session cannot
+ *       see coming (SET inside a function, a server reload changing the default).</li>
+ *   <li>client_encoding, pipeline idle (every forwarded message answered through its
+ *       ReadyForQuery): the value the backend reported last is exact, because the backend reports
+ *       every change of it in ParameterStatus before ReadyForQuery.</li>
+ *   <li>client_encoding, messages in flight: any value the session has been in (ROLLBACK, RESET,
+ *       DISCARD ALL and SET LOCAL only go back to earlier values), plus, once any text of the
+ *       session mentioned an encoding ("encoding", "names", "set_config", or a U&amp; escape that
+ *       could spell them) or went by while the gate was off and unread, every client-only
+ *       encoding whose multi-byte characters can hide ASCII quote or backslash bytes, and UTF8 as
+ *       the representative of the ASCII-safe ones (they lex ASCII structure identically).</li>
+ * </ul>
+ * A function that changes client_encoding internally, created elsewhere, stays outside what a proxy
+ * sees (documented limit).
+ */
+final class LexingWindow {
+    /** PostgreSQL's client-only encodings whose second bytes overlap ASCII (postgresql-role-grammar.md). */
+    static final List<String> CLIENT_ONLY_ENCODINGS =
+            List.of("SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB");
+
+    private final Set<String> seenEncodings = new LinkedHashSet<>();
+    private boolean encodingMayChange;
+
+    /** Records the encoding the backend reports now (call on ParameterStatus and before use). */
+    void noteReported(SessionState session) {
+        seenEncodings.add(session.clientEncoding());
+    }
+
+    /** A text the gate could not read (gate off) went by: it may have changed client_encoding. */
+    void assumeEncodingMayChange() {
+        encodingMayChange = true;
+    }
+
+    /** Looks for words that can change client_encoding; cheap single pass. */
+    void noteText(byte[] t, int off, int len) {
+        if (encodingMayChange) {
+            return;
+        }
+        int end = off + len;
+        for (int i = off; i < end; i++) {
+            int c = t[i] | 0x20;
+            if ((c == 'e' && matches(t, i, end, "encoding")) || (c == 'n' && matches(t, i, end, "names"))
+                    || (c == 's' && matches(t, i, end, "set_config")) || (c == 'u' && matches(t, i, end, "u&"))) {
+                encodingMayChange = true;
+                return;
+            }
+        }
+    }
+
+    private static boolean matches(byte[] t, int i, int end, String word) {
+        if (end - i < word.length()) {
+            return false;
+        }
+        for (int k = 0; k < word.length(); k++) {
+            byte b = t[i + k];
+            char w = word.charAt(k);
+            if (b != w && (Character.isLetter(w) ? (b | 0x20) != w : true)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    List<LexSettings> candidates(SessionState session, boolean pipelineIdle) {
+        noteReported(session);
+        Set<String> encodings = new LinkedHashSet<>();
+        encodings.add(session.clientEncoding());
+        if (!pipelineIdle) {
+            encodings.addAll(seenEncodings);
+            if (encodingMayChange) {
+                encodings.add("UTF8");
+                encodings.addAll(CLIENT_ONLY_ENCODINGS);
+            }
+        }
+        List<LexSettings> out = new ArrayList<>(encodings.size() * 2);
+        boolean confirmedScs = session.standardConformingStrings();
+        for (String enc : encodings) {
+            out.add(new LexSettings(confirmedScs, enc, session.serverMajor()));
+            out.add(new LexSettings(!confirmedScs, enc, session.serverMajor()));
+        }
+        return out;
+    }
+}

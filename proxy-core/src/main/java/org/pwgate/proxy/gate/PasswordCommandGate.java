@@ -1,0 +1,779 @@
+package org.pwgate.proxy.gate;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.pwgate.classifier.Classification;
+import org.pwgate.classifier.Kind;
+import org.pwgate.classifier.LexSettings;
+import org.pwgate.classifier.Span;
+import org.pwgate.classifier.Statement;
+import org.pwgate.config.PwgateConfig;
+import org.pwgate.proxy.protocol.Frame;
+import org.pwgate.proxy.session.SessionState;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The in-band password-command gate of one session (DESIGN.md, "The gate").
+ *
+ * <pre>
+ *  client frame --> [track: ResponseQueue, statement/portal NameTables] --> (guard frames) + frame --> backend
+ *  backend frame --> [attribute to the queue's head] --> drop injected answers / strip guard error --> client
+ * </pre>
+ *
+ * Simple Query: a guard statement is spliced in front of each restricted statement of the text.
+ * Extended query: Close/Close/Parse/Bind/Execute of the guard under {@value #GUARD_NAME} go in
+ * front of the client's Execute of a restricted portal; after the guard's error the backend skips
+ * to the Sync, so the client's Execute never runs.
+ *
+ * <p>The queue and name tables are kept whether the restriction is on or off: that costs a few
+ * array writes per message and makes a reload that turns the restriction on safe at any message
+ * boundary, including for statements prepared while it was off. When off, nothing is classified
+ * for simple queries and nothing is injected: every frame passes unchanged.
+ *
+ * <p>What the backend's input stream is doing, as far as the client's next message is concerned:
+ * <pre>
+ *   READY --CopyInResponse--> COPY_IN --client CopyDone/CopyFail--> READY
+ *   READY --ErrorResponse in extended query, no Sync queued--> SKIPPING --client Sync--> READY
+ *   any --backend FATAL--> BACKEND_GONE          any --answers not as expected, gate on--> CLOSED
+ *   any --answers not as expected, gate off--> UNTRACKED --gate turned on--> CLOSED
+ * </pre>
+ */
+final class PasswordCommandGate implements SessionGate {
+    static final String GUARD_NAME = "pwgate_guard";
+    private static final Logger log = LoggerFactory.getLogger(PasswordCommandGate.class);
+    /** Query texts up to this size are copied into a per-session buffer that is kept. */
+    private static final int SCRATCH_KEEP = 16 * 1024;
+
+    private enum State { READY, COPY_IN, SKIPPING, UNTRACKED, BACKEND_GONE, CLOSED }
+
+    private final Supplier<PwgateConfig> config;
+    private final SessionState session;
+    private final StatementClassifier classifier;
+    private final AuditLog audit;
+    private final ResponseQueue queue = new ResponseQueue();
+    private final NameTable statements = new NameTable();
+    private final NameTable portals = new NameTable();
+    private final LexingWindow lexing = new LexingWindow();
+    private State state = State.READY;
+    /** Counts the client's Syncs: a Sync batch's messages share one epoch. */
+    private long syncEpoch;
+    private boolean terminateSent;
+    private byte[] scratch;
+
+    PasswordCommandGate(Supplier<PwgateConfig> config, SessionState session, StatementClassifier classifier,
+                        AuditLog audit) {
+        this.config = config;
+        this.session = session;
+        this.classifier = classifier;
+        this.audit = audit;
+        lexing.noteReported(session);
+    }
+
+    private void transition(State next) {
+        if (state == State.CLOSED || state == State.BACKEND_GONE) {
+            return;
+        }
+        state = next;
+        if (next == State.CLOSED || next == State.BACKEND_GONE || next == State.UNTRACKED) {
+            queue.clear();
+        }
+    }
+
+    private boolean restrictionOn() {
+        return config.get().parameters().restrictPasswordCommands();
+    }
+
+    // ---------------------------------------------------------------- client -> backend
+
+    @Override
+    public void onClientFrame(Frame f, Consumer<Frame> toBackend) {
+        switch (state) {
+            case READY -> ready(f, toBackend);
+            case COPY_IN -> copyIn(f, toBackend);
+            case SKIPPING -> {
+                // The backend discards everything up to the next Sync: nothing to track or guard.
+                if (f.tag() == 'S') {
+                    queue.push(ResponseQueue.SYNC, null);
+                    syncEpoch++;
+                    transition(State.READY);
+                }
+                toBackend.accept(f);
+            }
+            case UNTRACKED -> {
+                if (restrictionOn() && startsWork(f.tag())) {
+                    failClosedFromClient(f, toBackend, "the gate was turned on in a session whose answers it had lost track of");
+                } else {
+                    toBackend.accept(f);
+                }
+            }
+            case BACKEND_GONE -> toBackend.accept(f);
+            case CLOSED -> {
+                f.release();
+                if (!terminateSent) {
+                    terminateSent = true;
+                    toBackend.accept(GateWire.terminate(f.body().alloc()));
+                }
+            }
+        }
+    }
+
+    private static boolean startsWork(byte tag) {
+        return tag == 'Q' || tag == 'P' || tag == 'B' || tag == 'E' || tag == 'F';
+    }
+
+    private void ready(Frame f, Consumer<Frame> out) {
+        switch (f.tag()) {
+            case 'Q' -> query(f, out);
+            case 'P' -> parse(f, out);
+            case 'B' -> bind(f, out);
+            case 'E' -> execute(f, out);
+            case 'D' -> {
+                ByteBuf b = f.body();
+                boolean statement = b.isReadable() && b.getByte(b.readerIndex()) == 'S';
+                queue.push(statement ? ResponseQueue.DESCRIBE_STATEMENT : ResponseQueue.DESCRIBE_PORTAL, null);
+                out.accept(f);
+            }
+            case 'C' -> close(f, out);
+            case 'S' -> {
+                queue.push(ResponseQueue.SYNC, null);
+                syncEpoch++;
+                out.accept(f);
+            }
+            case 'F' -> {
+                queue.push(ResponseQueue.FUNCTION_CALL, null);
+                out.accept(f);
+            }
+            case 'c', 'f' -> {
+                queue.push(ResponseQueue.COPY_END, null);
+                out.accept(f);
+            }
+            default -> out.accept(f); // Flush, CopyData, Terminate, unknown: carried, answer nothing
+        }
+    }
+
+    private void copyIn(Frame f, Consumer<Frame> out) {
+        switch (f.tag()) {
+            case 'd', 'H', 'S', 'X' -> out.accept(f); // Sync and Flush are ignored by the backend in COPY IN
+            case 'c', 'f' -> {
+                transition(State.READY);
+                out.accept(f);
+            }
+            default -> {
+                if (guarding()) {
+                    failClosedFromClient(f, out, "the client sent '" + (char) f.tag() + "' during COPY IN");
+                } else {
+                    transition(State.UNTRACKED);
+                    out.accept(f);
+                }
+            }
+        }
+    }
+
+    private void query(Frame f, Consumer<Frame> out) {
+        QueryPlan plan = null;
+        Frame send = f;
+        if (restrictionOn()) {
+            ByteBuf body = f.body();
+            int len = Math.max(0, body.readableBytes() - 1); // without the terminating NUL
+            byte[] text = text(body, body.readerIndex(), len);
+            int off = textOffset(body, body.readerIndex());
+            lexing.noteText(text, off, len);
+            if (len > 0 && mayConcernRoles(text, off, len)) {
+                Rewrite rewrite = planQuery(text, off, len, body.alloc());
+                if (rewrite != null) {
+                    plan = rewrite.plan();
+                    send = new Frame((byte) 'Q', rewrite.body());
+                    f.release();
+                }
+            }
+        } else {
+            lexing.assumeEncodingMayChange();
+        }
+        queue.push(ResponseQueue.QUERY, plan);
+        out.accept(send);
+    }
+
+    private void parse(Frame f, Consumer<Frame> out) {
+        ByteBuf b = f.body();
+        int r = b.readerIndex();
+        String name = GateWire.name(b, r);
+        if (GUARD_NAME.equals(name) && restrictionOn()) {
+            failClosedFromClient(f, out, "the client used the reserved statement name " + GUARD_NAME);
+            return;
+        }
+        int qStart = GateWire.afterName(b, r);
+        int qEnd = GateWire.nul(b, qStart);
+        int len = (qEnd < 0 ? b.writerIndex() : qEnd) - qStart;
+        Analysis analysis = null;
+        if (len > 0) {
+            byte[] text = text(b, qStart, len);
+            int off = textOffset(b, qStart);
+            lexing.noteText(text, off, len);
+            if (mayConcernRoles(text, off, len)) {
+                analysis = analyzePrepared(text, off, len);
+            }
+        }
+        queue.push(ResponseQueue.PARSE, statements.assign(name, analysis, syncEpoch));
+        out.accept(f);
+    }
+
+    private void bind(Frame f, Consumer<Frame> out) {
+        ByteBuf b = f.body();
+        int r = b.readerIndex();
+        String portal = GateWire.name(b, r);
+        String statement = GateWire.name(b, GateWire.afterName(b, r));
+        if ((GUARD_NAME.equals(portal) || GUARD_NAME.equals(statement)) && restrictionOn()) {
+            failClosedFromClient(f, out, "the client used the reserved name " + GUARD_NAME);
+            return;
+        }
+        Analysis analysis = statements.lookup(statement, syncEpoch);
+        queue.push(ResponseQueue.BIND, portals.assign(portal, analysis, syncEpoch));
+        out.accept(f);
+    }
+
+    private void execute(Frame f, Consumer<Frame> out) {
+        ByteBuf b = f.body();
+        String portal = GateWire.name(b, b.readerIndex());
+        Analysis analysis = portals.lookup(portal, syncEpoch);
+        if (analysis != null || GUARD_NAME.equals(portal)) {
+            PwgateConfig cfg = config.get();
+            if (cfg.parameters().restrictPasswordCommands()) {
+                if (GUARD_NAME.equals(portal)) {
+                    failClosedFromClient(f, out, "the client used the reserved portal name " + GUARD_NAME);
+                    return;
+                }
+                Decision d = GatePolicy.decide(analysis, cfg, session.sessionAuthorization());
+                if (d.action() != Decision.Action.NONE) {
+                    injectGuard(new Guarded(analysis, d), cfg, b.alloc(), out);
+                }
+            }
+        }
+        queue.push(ResponseQueue.EXECUTE, null);
+        out.accept(f);
+    }
+
+    private void injectGuard(Guarded g, PwgateConfig cfg, ByteBufAllocator alloc, Consumer<Frame> out) {
+        String sql = GuardSql.forDecision(g.decision(), cfg.gateRole());
+        // Reserved names only: the unnamed statement and portal belong to the client.
+        out.accept(GateWire.close(alloc, (byte) 'P', GUARD_NAME));
+        queue.push((byte) (ResponseQueue.CLOSE | ResponseQueue.INJECTED), null);
+        out.accept(GateWire.close(alloc, (byte) 'S', GUARD_NAME));
+        queue.push((byte) (ResponseQueue.CLOSE | ResponseQueue.INJECTED), null);
+        out.accept(GateWire.parse(alloc, GUARD_NAME, sql));
+        queue.push((byte) (ResponseQueue.PARSE | ResponseQueue.INJECTED), null);
+        out.accept(GateWire.bind(alloc, GUARD_NAME, GUARD_NAME));
+        queue.push((byte) (ResponseQueue.BIND | ResponseQueue.INJECTED), null);
+        out.accept(GateWire.execute(alloc, GUARD_NAME));
+        queue.push(ResponseQueue.GUARD_EXECUTE, g);
+    }
+
+    private void close(Frame f, Consumer<Frame> out) {
+        ByteBuf b = f.body();
+        int r = b.readerIndex();
+        NameTable.Assignment assignment = null;
+        if (b.isReadable()) {
+            byte kind = b.getByte(r);
+            NameTable table = kind == 'S' ? statements : kind == 'P' ? portals : null;
+            if (table != null) {
+                assignment = table.assign(GateWire.name(b, r + 1), null, syncEpoch);
+            }
+        }
+        queue.push(ResponseQueue.CLOSE, assignment);
+        out.accept(f);
+    }
+
+    // ---------------------------------------------------------------- backend -> client
+
+    @Override
+    public void onBackendFrame(Frame f, Consumer<Frame> toClient) {
+        byte tag = f.tag();
+        if (tag == 'D' || tag == 'd') { // DataRow, CopyData: the bulk of the traffic, never counted
+            if (state == State.CLOSED) {
+                f.release();
+            } else {
+                toClient.accept(f);
+            }
+            return;
+        }
+        switch (state) {
+            case CLOSED -> {
+                f.release();
+                return;
+            }
+            case UNTRACKED, BACKEND_GONE -> {
+                toClient.accept(f);
+                return;
+            }
+            default -> { }
+        }
+        while (queue.headKind() == ResponseQueue.COPY_END) {
+            queue.pop(); // answered by nothing
+        }
+        switch (tag) {
+            case 'N', 'A', 'c' -> toClient.accept(f); // notice, notification, CopyDone of COPY OUT
+            case 'S' -> {
+                lexing.noteReported(session); // the relay applied it to the session already
+                toClient.accept(f);
+            }
+            case 'E' -> error(f, toClient);
+            case 'Z' -> readyForQuery(f, toClient);
+            case '1' -> completion(f, ResponseQueue.PARSE, toClient);
+            case '2' -> completion(f, ResponseQueue.BIND, toClient);
+            case '3' -> completion(f, ResponseQueue.CLOSE, toClient);
+            case 't' -> {
+                if (queue.headKind() == ResponseQueue.DESCRIBE_STATEMENT) {
+                    toClient.accept(f);
+                } else {
+                    lostTrack(f, toClient, "ParameterDescription");
+                }
+            }
+            case 'T', 'n' -> describeEnd(f, toClient);
+            case 'C' -> commandComplete(f, toClient);
+            case 'I', 's', 'G', 'W', 'H' -> statementAnswer(f, toClient);
+            case 'V' -> {
+                if (queue.headKind() == ResponseQueue.FUNCTION_CALL) {
+                    toClient.accept(f);
+                } else {
+                    lostTrack(f, toClient, "FunctionCallResponse");
+                }
+            }
+            default -> toClient.accept(f); // unknown: carried
+        }
+    }
+
+    private void completion(Frame f, byte expected, Consumer<Frame> toClient) {
+        byte k = queue.headKind();
+        if ((k & ~ResponseQueue.INJECTED) != expected) {
+            lostTrack(f, toClient, "completion '" + (char) f.tag() + "'");
+            return;
+        }
+        Object attachment = queue.headAttachment();
+        queue.pop();
+        if (attachment instanceof NameTable.Assignment a) {
+            NameTable.succeeded(a);
+        }
+        if ((k & ResponseQueue.INJECTED) != 0) {
+            f.release();
+        } else {
+            toClient.accept(f);
+        }
+    }
+
+    private void describeEnd(Frame f, Consumer<Frame> toClient) {
+        byte k = queue.headKind();
+        if (k == ResponseQueue.DESCRIBE_STATEMENT || k == ResponseQueue.DESCRIBE_PORTAL) {
+            queue.pop();
+            toClient.accept(f);
+        } else if (f.tag() == 'T' && k == ResponseQueue.QUERY && !atGuard()) {
+            toClient.accept(f);
+        } else {
+            lostTrack(f, toClient, "'" + (char) f.tag() + "' outside Describe");
+        }
+    }
+
+    /** EmptyQueryResponse, PortalSuspended, CopyIn/Out/BothResponse: client statements only. */
+    private void statementAnswer(Frame f, Consumer<Frame> toClient) {
+        byte tag = f.tag();
+        byte k = queue.headKind();
+        boolean query = k == ResponseQueue.QUERY && !atGuard() && tag != 's';
+        if (!query && k != ResponseQueue.EXECUTE) {
+            lostTrack(f, toClient, "'" + (char) tag + "'");
+            return;
+        }
+        if (tag == 'G' || tag == 'W') {
+            if (!queue.dropSyncsUntilCopyEnd()) {
+                transition(State.COPY_IN);
+            }
+        } else if (k == ResponseQueue.EXECUTE && (tag == 'I' || tag == 's')) {
+            queue.pop();
+        }
+        toClient.accept(f);
+    }
+
+    private boolean atGuard() {
+        return queue.headAttachment() instanceof QueryPlan plan && plan.current() != null;
+    }
+
+    private void commandComplete(Frame f, Consumer<Frame> toClient) {
+        byte k = queue.headKind();
+        if (k == ResponseQueue.QUERY) {
+            if (queue.headAttachment() instanceof QueryPlan plan) {
+                Guarded g = plan.current();
+                plan.completed();
+                if (g != null) {
+                    guardCompleted(f, g, toClient);
+                    return;
+                }
+            }
+        } else if (k == ResponseQueue.EXECUTE) {
+            queue.pop();
+        } else if (k == ResponseQueue.GUARD_EXECUTE) {
+            Guarded g = (Guarded) queue.headAttachment();
+            queue.pop();
+            guardCompleted(f, g, toClient);
+            return;
+        } else {
+            lostTrack(f, toClient, "CommandComplete");
+            return;
+        }
+        if (!statements.isEmpty() || !portals.isEmpty()) {
+            if (GateWire.commandTagIs(f.body(), "DISCARD ALL")) {
+                statements.clearConfirmed();
+                portals.clearConfirmed();
+            } else if (GateWire.commandTagIs(f.body(), "DEALLOCATE ALL")) {
+                statements.clearConfirmed();
+            }
+        }
+        toClient.accept(f);
+    }
+
+    private void guardCompleted(Frame f, Guarded g, Consumer<Frame> toClient) {
+        if (g.decision().action() != Decision.Action.GUARD || !GateWire.commandTagIs(f.body(), "DO")) {
+            lostTrack(f, toClient, "the guard's completion is not DO");
+            return;
+        }
+        f.release();
+        audit.record(session, g, AuditLog.Verdict.ALLOWED);
+    }
+
+    private void error(Frame f, Consumer<Frame> toClient) {
+        if (GateWire.isFatal(f.body())) {
+            transition(State.BACKEND_GONE);
+            toClient.accept(f);
+            return;
+        }
+        byte k = queue.headKind();
+        Frame send = f;
+        switch (k) {
+            case ResponseQueue.QUERY -> {
+                QueryPlan plan = queue.headAttachment() instanceof QueryPlan p ? p : null;
+                if (plan != null) {
+                    Guarded g = plan.current();
+                    if (g != null) {
+                        send = GateWire.stripToNative(f);
+                        audit.record(session, g, AuditLog.Verdict.REFUSED);
+                    }
+                    plan.failed();
+                }
+                if (state == State.COPY_IN) {
+                    transition(State.READY);
+                }
+            }
+            case ResponseQueue.SYNC, ResponseQueue.FUNCTION_CALL -> { } // e.g. the implicit COMMIT at Sync failed
+            case 0 -> {
+                lostTrack(f, toClient, "ErrorResponse with nothing pending");
+                return;
+            }
+            default -> {
+                // An extended-query message failed: the backend skips everything up to the Sync.
+                if (k == ResponseQueue.GUARD_EXECUTE) {
+                    send = GateWire.stripToNative(f);
+                    audit.record(session, (Guarded) queue.headAttachment(), AuditLog.Verdict.REFUSED);
+                    queue.pop();
+                }
+                skipToSync();
+            }
+        }
+        toClient.accept(send);
+    }
+
+    /** Drops every queued entry up to the next SYNC: the backend answers none of them. */
+    private void skipToSync() {
+        while (!queue.isEmpty() && queue.headKind() != ResponseQueue.SYNC) {
+            Object attachment = queue.headAttachment();
+            if (attachment instanceof NameTable.Assignment a) {
+                NameTable.failed(a);
+            } else if (queue.headKind() == ResponseQueue.GUARD_EXECUTE) {
+                audit.record(session, (Guarded) attachment, AuditLog.Verdict.SKIPPED);
+            }
+            queue.pop();
+        }
+        transition(queue.isEmpty() ? State.SKIPPING : State.READY);
+    }
+
+    private void readyForQuery(Frame f, Consumer<Frame> toClient) {
+        byte k = queue.headKind();
+        if (k == ResponseQueue.QUERY) {
+            if (queue.headAttachment() instanceof QueryPlan plan) {
+                if (!plan.completedAsExpected()) {
+                    lostTrack(f, toClient, "the query completed a different number of statements than it held");
+                    return;
+                }
+                for (Guarded g : plan.notReached()) {
+                    audit.record(session, g, AuditLog.Verdict.SKIPPED);
+                }
+            }
+        } else if (k != ResponseQueue.SYNC && k != ResponseQueue.FUNCTION_CALL) {
+            lostTrack(f, toClient, "ReadyForQuery");
+            return;
+        }
+        queue.pop();
+        if (state == State.COPY_IN) {
+            transition(State.READY);
+        }
+        ByteBuf b = f.body();
+        if (b.isReadable() && b.getByte(b.readerIndex()) == 'I') {
+            portals.clearConfirmed(); // the transaction ended: its portals are gone
+        }
+        toClient.accept(f);
+    }
+
+    // ---------------------------------------------------------------- failing closed
+
+    /** True when losing track could let a restricted statement through or show an injected answer. */
+    private boolean guarding() {
+        return restrictionOn() || queue.containsInjected();
+    }
+
+    private void lostTrack(Frame f, Consumer<Frame> toClient, String what) {
+        if (guarding()) {
+            log.error("session {}: unexpected {} from the backend for what pwgate forwarded; closing the session",
+                    session.sessionId(), what);
+            ByteBufAllocator alloc = f.body().alloc();
+            f.release();
+            transition(State.CLOSED);
+            toClient.accept(GateWire.error(alloc, "FATAL", "XX000",
+                    "pwgate lost track of the server's answers and closed the session"));
+        } else {
+            log.warn("session {}: unexpected {} from the backend; the gate stops tracking this session",
+                    session.sessionId(), what);
+            transition(State.UNTRACKED);
+            toClient.accept(f);
+        }
+    }
+
+    private void failClosedFromClient(Frame f, Consumer<Frame> toBackend, String why) {
+        log.error("session {}: {}; closing the session", session.sessionId(), why);
+        ByteBufAllocator alloc = f.body().alloc();
+        f.release();
+        transition(State.CLOSED);
+        terminateSent = true;
+        toBackend.accept(GateWire.terminate(alloc));
+    }
+
+    @Override
+    public void close() {
+        queue.clear();
+        scratch = null;
+    }
+
+    // ---------------------------------------------------------------- classification
+
+    /** The bytes of {@code body[index, index+len)} as an array: the buffer's own, or a copy in scratch. */
+    private byte[] text(ByteBuf body, int index, int len) {
+        if (body.hasArray()) {
+            return body.array();
+        }
+        byte[] buf = scratch;
+        if (buf == null || buf.length < len) {
+            buf = new byte[Math.max(len, 256)];
+            if (len <= SCRATCH_KEEP) {
+                scratch = buf;
+            }
+        }
+        body.getBytes(index, buf, 0, len);
+        return buf;
+    }
+
+    private static int textOffset(ByteBuf body, int index) {
+        return body.hasArray() ? body.arrayOffset() + index : 0;
+    }
+
+    private boolean mayConcernRoles(byte[] text, int off, int len) {
+        try {
+            return classifier.mayConcernRoles(text, off, len);
+        } catch (RuntimeException e) {
+            log.warn("session {}: the classifier's fast path failed ({}); classifying in full",
+                    session.sessionId(), e.getClass().getSimpleName());
+            return true;
+        }
+    }
+
+    /** Never throws: a classifier failure reads as one UNLEXABLE statement (fail closed). */
+    private Classification classify(byte[] text, int off, int len, LexSettings settings) {
+        try {
+            return classifier.classify(text, off, len, settings);
+        } catch (RuntimeException e) {
+            log.warn("session {}: the classifier failed ({}); treating the text as unlexable",
+                    session.sessionId(), e.getClass().getSimpleName());
+            return new Classification(List.of(new Statement(new Span(0, len), Set.of(Kind.UNLEXABLE), List.of(),
+                    List.of(), List.of(), List.of(), false, false, false)));
+        }
+    }
+
+    private String redact(byte[] text, int off, Span span, LexSettings settings) {
+        try {
+            return classifier.redact(text, off + span.start(), span.length(), settings);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private List<Classification> classifyAll(byte[] text, int off, int len, List<LexSettings> settings) {
+        List<Classification> out = new ArrayList<>(settings.size());
+        for (LexSettings s : settings) {
+            out.add(classify(text, off, len, s));
+        }
+        return out;
+    }
+
+    /** A prepared statement's analysis: every statement under every reading (its spans do not matter). */
+    private Analysis analyzePrepared(byte[] text, int off, int len) {
+        List<LexSettings> settings = lexing.candidates(session, queue.isEmpty());
+        List<Classification> cs = classifyAll(text, off, len, settings);
+        List<Analysis.Reading> readings = new ArrayList<>();
+        for (Classification c : cs) {
+            for (Statement st : c.statements()) {
+                if (!Analysis.isOther(st)) {
+                    readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                }
+            }
+        }
+        if (readings.isEmpty()) {
+            return null;
+        }
+        String redacted = null;
+        if (cs.stream().allMatch(c -> c.statements().size() == 1)) {
+            redacted = redactAgreed(text, off, cs, settings, 0);
+        }
+        return new Analysis(readings, redacted);
+    }
+
+    /** The redaction of statement {@code i} when every reading lexes it and redacts it the same way. */
+    private String redactAgreed(byte[] text, int off, List<Classification> cs, List<LexSettings> settings, int i) {
+        String agreed = null;
+        for (int k = 0; k < cs.size(); k++) {
+            Statement st = cs.get(k).statements().get(i);
+            if (st.is(Kind.UNLEXABLE)) {
+                return null;
+            }
+            String r = redact(text, off, st.span(), settings.get(k));
+            if (r == null || (agreed != null && !agreed.equals(r))) {
+                return null;
+            }
+            agreed = r;
+        }
+        return agreed;
+    }
+
+    /** The rewritten Query body and how its answer lines up. */
+    private record Rewrite(ByteBuf body, QueryPlan plan) {}
+
+    private Rewrite planQuery(byte[] text, int off, int len, ByteBufAllocator alloc) {
+        List<LexSettings> settings = lexing.candidates(session, queue.isEmpty());
+        List<Classification> cs = classifyAll(text, off, len, settings);
+        PwgateConfig cfg = config.get();
+        String user = session.sessionAuthorization();
+        List<Integer> at = new ArrayList<>();
+        List<Guarded> guards = new ArrayList<>();
+        List<Guarded> slots = new ArrayList<>();
+        int expected;
+        if (readingsAgree(cs)) {
+            // Every reading splits the text the same way: a guard right in front of each restricted statement.
+            List<Statement> first = cs.get(0).statements();
+            for (int i = 0; i < first.size(); i++) {
+                List<Analysis.Reading> readings = new ArrayList<>();
+                for (Classification c : cs) {
+                    Statement st = c.statements().get(i);
+                    if (!Analysis.isOther(st)) {
+                        readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                    }
+                }
+                if (!readings.isEmpty()) {
+                    Decision d = GatePolicy.decide(new Analysis(readings, null), cfg, user);
+                    if (d.action() != Decision.Action.NONE) {
+                        Guarded g = new Guarded(new Analysis(readings, redactAgreed(text, off, cs, settings, i)), d);
+                        at.add(first.get(i).span().start());
+                        guards.add(g);
+                        slots.add(g);
+                    }
+                }
+                slots.add(null); // the client's statement
+            }
+            expected = slots.size();
+        } else {
+            // The readings disagree on where statements are (a lexing setting is in flight and the
+            // text depends on it) or one cannot be lexed: one guard, at the start of the text, which
+            // is a statement boundary under every setting, decided by the strictest reading.
+            List<Analysis.Reading> readings = new ArrayList<>();
+            for (Classification c : cs) {
+                for (Statement st : c.statements()) {
+                    if (!Analysis.isOther(st)) {
+                        readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                    }
+                }
+            }
+            Analysis a = new Analysis(readings, null);
+            Decision d = GatePolicy.decide(a, cfg, user);
+            if (d.action() != Decision.Action.NONE) {
+                Guarded g = new Guarded(a, d);
+                at.add(0);
+                guards.add(g);
+                slots.add(g);
+            }
+            expected = -1;
+        }
+        if (guards.isEmpty()) {
+            return null;
+        }
+        ByteBuf out = alloc.buffer(len + guards.size() * 400 + 1);
+        int prev = 0;
+        for (int g = 0; g < guards.size(); g++) {
+            int pos = at.get(g);
+            out.writeBytes(text, off + prev, pos - prev);
+            out.writeCharSequence(GuardSql.forDecision(guards.get(g).decision(), cfg.gateRole()), StandardCharsets.US_ASCII);
+            out.writeCharSequence("; ", StandardCharsets.US_ASCII);
+            prev = pos;
+        }
+        out.writeBytes(text, off + prev, len - prev);
+        out.writeByte(0);
+        return new Rewrite(out, new QueryPlan(slots.toArray(new Guarded[0]), expected));
+    }
+
+    /** True when every reading has the same statement spans and none is unlexable. */
+    private static boolean readingsAgree(List<Classification> cs) {
+        List<Statement> first = cs.get(0).statements();
+        for (Classification c : cs) {
+            List<Statement> sts = c.statements();
+            if (sts.size() != first.size()) {
+                return false;
+            }
+            for (int i = 0; i < sts.size(); i++) {
+                if (!sts.get(i).span().equals(first.get(i).span()) || sts.get(i).is(Kind.UNLEXABLE)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** The statement's first keyword is CREATE or DROP (ASCII, case-insensitive). */
+    static boolean createsOrDrops(byte[] text, int off, Span span) {
+        return keywordAt(text, off + span.start(), off + span.end(), "create")
+                || keywordAt(text, off + span.start(), off + span.end(), "drop");
+    }
+
+    private static boolean keywordAt(byte[] t, int i, int end, String word) {
+        int n = word.length();
+        if (end - i < n) {
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            if ((t[i + k] | 0x20) != word.charAt(k)) {
+                return false;
+            }
+        }
+        if (i + n == end) {
+            return true;
+        }
+        int c = t[i + n] & 0xff;
+        return !(Character.isLetterOrDigit(c) || c == '_' || c == '$' || c >= 0x80);
+    }
+}
