@@ -64,7 +64,7 @@ class RelayIT {
     @Test
     void extendedAndServerPreparedStatementsRunRepeatedly() throws Exception {
         try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "prepareThreshold=1");
-             PreparedStatement ps = c.prepareStatement("SELECT $1::int * 2, current_user")) {
+             PreparedStatement ps = c.prepareStatement("SELECT ?::int * 2, current_user")) {
             for (int i = 0; i < 10; i++) {
                 ps.setInt(1, i);
                 try (ResultSet rs = ps.executeQuery()) {
