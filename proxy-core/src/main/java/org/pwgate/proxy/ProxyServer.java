@@ -19,11 +19,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.pwgate.auth.AuthFileSource;
+import org.pwgate.auth.AuthQuerySource;
+import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
+import org.pwgate.auth.FailedLoginThrottle;
 import org.pwgate.auth.CredentialSource;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.config.PwgateConfig.AuthSource;
-import org.pwgate.proxy.backend.AuthQueryCredentials;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.ServiceConnection;
 import org.pwgate.proxy.cancel.CancelForwarder;
@@ -109,7 +112,7 @@ public final class ProxyServer implements AutoCloseable {
             String authDatabase = config.auth().authDatabase().orElse("postgres");
             Optional<String> authMd5 = config.auth().authPassword().map(p -> RoleBootstrap.md5Of(p, authUser));
             if (config.auth().source() == AuthSource.AUTH_FILE) {
-                credentials = Credentials.authFile(config.auth().authFile().orElseThrow());
+                credentials = new AuthFileSource(config.auth().authFile().orElseThrow());
                 if (authMd5.isEmpty() && (embedded != null || config.bootstrap().isPresent())) {
                     // With auth_file and no auth_password, the auth user's hash comes from the file.
                     authMd5 = credentials.lookup(authUser).toCompletableFuture().get(10, TimeUnit.SECONDS)
@@ -120,7 +123,7 @@ public final class ProxyServer implements AutoCloseable {
                 service = new ServiceConnection(connector, group.next(), authUser, authDatabase, authMd5);
             }
             if (config.auth().source() == AuthSource.AUTH_QUERY) {
-                credentials = new AuthQueryCredentials(service, config.auth().authQuery());
+                credentials = new AuthQuerySource(service, config.auth().authQuery());
             }
             if (embedded != null) {
                 if (authMd5.isEmpty()) {
@@ -139,9 +142,10 @@ public final class ProxyServer implements AutoCloseable {
 
             ChannelGroup clients = new DefaultChannelGroup("pwgate-clients", GlobalEventExecutor.INSTANCE);
             SecureRandom random = new SecureRandom();
-            StartupServices services = new StartupServices(current::get, credentials, connector,
-                    new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
-                    new GateFactory(current::get), LoginThrottle.NONE, random, Clock.systemUTC());
+            StartupServices services = new StartupServices(current::get, credentials, new ClientAuthenticator(random),
+                    connector, new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
+                    new GateFactory(current::get), throttle(new FailedLoginThrottle(config.limits().throttle())),
+                    Clock.systemUTC());
             Channel listener = bind(transport, group, config, services, clients);
             ProxyServer server = new ProxyServer(current, group, listener, clients, Optional.ofNullable(embedded),
                     backendAddress, Optional.ofNullable(service), credentials);
@@ -162,6 +166,26 @@ public final class ProxyServer implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** The auth module's throttle, keyed by the client's IP address (not its port). */
+    private static LoginThrottle throttle(FailedLoginThrottle throttle) {
+        return new LoginThrottle() {
+            @Override
+            public Duration onFailure(String user, java.net.SocketAddress client) {
+                return throttle.recordFailure(user, hostOf(client));
+            }
+
+            @Override
+            public void onSuccess(String user, java.net.SocketAddress client) {
+                throttle.recordSuccess(user, hostOf(client));
+            }
+        };
+    }
+
+    private static String hostOf(java.net.SocketAddress address) {
+        return address instanceof InetSocketAddress inet && inet.getAddress() != null
+                ? inet.getAddress().getHostAddress() : String.valueOf(address);
     }
 
     private static Channel bind(Transport transport, EventLoopGroup group, PwgateConfig config, StartupServices services,

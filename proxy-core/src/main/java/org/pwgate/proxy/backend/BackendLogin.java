@@ -3,6 +3,7 @@ package org.pwgate.proxy.backend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.pwgate.auth.Md5;
 import org.pwgate.proxy.protocol.BackendMessage;
 import org.pwgate.proxy.protocol.BackendMessage.AuthenticationCleartextPassword;
 import org.pwgate.proxy.protocol.BackendMessage.AuthenticationMd5Password;
@@ -17,7 +18,6 @@ import org.pwgate.proxy.protocol.BackendMessage.ReadyForQuery;
 import org.pwgate.proxy.protocol.FrontendMessage;
 import org.pwgate.proxy.protocol.FrontendMessage.PasswordMessage;
 import org.pwgate.proxy.protocol.SqlState;
-import org.pwgate.proxy.startup.Md5Password;
 
 /**
  * pwgate's side of logging in to the backend, after its StartupMessage went out. No I/O: it is
@@ -106,11 +106,11 @@ public final class BackendLogin {
             return new Step.Continue();
         }
         if (message instanceof AuthenticationMd5Password md5) {
-            if (storedMd5.isEmpty() || !Md5Password.isMd5Hash(storedMd5.get())) {
+            if (storedMd5.isEmpty() || !Md5.isMd5Hash(storedMd5.get())) {
                 return refused("it asks for an MD5 password and pwgate has no md5 hash for this user",
                         "pwgate has no md5 password hash for user \"" + user + "\" to answer the backend's MD5 challenge");
             }
-            return new Step.Send(new PasswordMessage(Md5Password.saltedResponse(storedMd5.get(), md5.salt())));
+            return new Step.Send(new PasswordMessage(Md5.saltedResponse(storedMd5.get(), md5.salt())));
         }
         if (message instanceof AuthenticationSasl sasl) {
             return refused("it asks for " + String.join("/", sasl.mechanisms()),

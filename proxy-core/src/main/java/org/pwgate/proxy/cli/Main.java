@@ -9,11 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
+import org.pwgate.auth.Md5;
 import org.pwgate.config.ConfigException;
 import org.pwgate.config.ConfigLoader;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.proxy.ProxyServer;
-import org.pwgate.proxy.startup.Md5Password;
 
 /**
  * pwgate's command line.
@@ -138,7 +138,7 @@ public final class Main {
             err.println("no password given on stdin");
             return USAGE;
         }
-        out.println("\"" + user.replace("\"", "\"\"") + "\" \"" + Md5Password.hash(password, user) + "\"");
+        out.println("\"" + user.replace("\"", "\"\"") + "\" \"" + Md5.hash(password, user) + "\"");
         return OK;
     }
 

@@ -6,11 +6,11 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.pwgate.auth.Md5;
 import org.pwgate.auth.SqlRunner;
 import org.pwgate.config.PwgateConfig.Bootstrap;
 import org.pwgate.config.PwgateConfig.BootstrapUser;
 import org.pwgate.config.Secret;
-import org.pwgate.proxy.startup.Md5Password;
 
 /**
  * Creates, idempotently, the roles the Aurora-like setup needs, as a superuser through the
@@ -91,7 +91,7 @@ public final class RoleBootstrap {
 
     /** A password from the config as PostgreSQL stores it: an md5 hash as is, plaintext hashed with the role name. */
     public static String md5Of(Secret password, String role) {
-        return password.isMd5Hash() ? password.reveal() : Md5Password.hash(password.reveal(), role);
+        return password.isMd5Hash() ? password.reveal() : Md5.hash(password.reveal(), role);
     }
 
     public static String ident(String name) {

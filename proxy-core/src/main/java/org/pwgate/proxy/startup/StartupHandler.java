@@ -17,6 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.pwgate.auth.AuthOutcome;
+import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
 import org.pwgate.proxy.backend.BackendLoginException;
 import org.pwgate.proxy.backend.BackendSession;
@@ -195,8 +197,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         if (m.minorVersion() > 0 || !unrecognised.isEmpty()) {
             write(new NegotiateProtocolVersion(0, unrecognised));
         }
-        salt = new byte[4];
-        services.random().nextBytes(salt);
+        salt = services.authenticator().newSalt();
         write(new AuthenticationMd5Password(salt));
         ctx.flush();
         state = State.AWAITING_PASSWORD;
@@ -262,13 +263,13 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
                     "credential source unavailable");
             return;
         }
-        Md5Password.Outcome outcome = Md5Password.verify(credential, salt, response, services.clock().instant());
-        if (outcome != Md5Password.Outcome.OK) {
+        AuthOutcome outcome = services.authenticator().authenticate(user, credential, salt, response, services.clock().instant());
+        if (outcome instanceof AuthOutcome.Refused refused) {
             log.info("{}: login refused for user \"{}\" from {}: {}", connId, user, ctx.channel().remoteAddress(),
-                    outcome.name().toLowerCase(Locale.ROOT).replace('_', ' '));
+                    refused.reason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
             Duration delay = services.throttle().onFailure(user, ctx.channel().remoteAddress());
             ErrorResponse refusal = ErrorResponse.fatal(SqlState.INVALID_PASSWORD,
-                    "password authentication failed for user \"" + user + "\"");
+                    ClientAuthenticator.failureMessage(user));
             if (delay.isZero() || delay.isNegative()) {
                 refuse(refusal, null);
             } else {
@@ -281,7 +282,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         services.throttle().onSuccess(user, ctx.channel().remoteAddress());
         state = State.CONNECTING_BACKEND;
         pendingBackend = services.backend().connect(ctx.channel().eventLoop(), user, database, backendParameters,
-                credential.get().storedPassword());
+                Optional.of(((AuthOutcome.Accepted) outcome).storedMd5().reveal()));
         pendingBackend.addListener(f -> onBackend(pendingBackend));
     }
 

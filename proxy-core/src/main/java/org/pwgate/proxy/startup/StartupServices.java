@@ -1,8 +1,8 @@
 package org.pwgate.proxy.startup;
 
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.function.Supplier;
+import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.CredentialSource;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.proxy.backend.BackendConnector;
@@ -14,10 +14,10 @@ import org.pwgate.proxy.gate.GateFactory;
 public record StartupServices(
         Supplier<PwgateConfig> config,
         CredentialSource credentials,
+        ClientAuthenticator authenticator,
         BackendConnector backend,
         CancelRegistry cancelRegistry,
         CancelForwarder cancelForwarder,
         GateFactory gates,
         LoginThrottle throttle,
-        SecureRandom random,
         Clock clock) {}

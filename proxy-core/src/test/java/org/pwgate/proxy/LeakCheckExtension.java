@@ -1,0 +1,25 @@
+package org.pwgate.proxy;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Registered for every proxy-core test class (junit-platform.properties turns on extension
+ * autodetection): a Netty buffer leak anywhere in a class fails that class.
+ */
+public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        if (!LeakCheck.install()) {
+            throw new IllegalStateException("Netty leak checking is not active: run tests with -D" + LeakCheck.PROPERTY
+                    + "=" + LeakReportingDetector.class.getName() + " and -Dio.netty.leakDetection.level=paranoid");
+        }
+        LeakCheck.drain();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        LeakCheck.assertNoLeaks();
+    }
+}

@@ -1,0 +1,150 @@
+package org.pwgate.proxy.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class FrameDecoderTest {
+
+    /** 'Q', length 13, "SELECT 1\0" */
+    static final byte[] QUERY = bytes('Q', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0);
+    /** Sync: 'S', length 4, no body */
+    static final byte[] SYNC = bytes('S', 0, 0, 0, 4);
+
+    @Test
+    void cutsTaggedFramesWithoutCopyingTheirBodies() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(QUERY, SYNC)));
+        Frame q = ch.readInbound();
+        Frame s = ch.readInbound();
+        assertEquals('Q', q.tag());
+        assertEquals("SELECT 1\0", q.body().toString(StandardCharsets.US_ASCII));
+        assertEquals(QUERY.length, q.wireLength());
+        assertEquals('S', s.tag());
+        assertEquals(0, s.body().readableBytes());
+        q.release();
+        s.release();
+        assertNull(ch.readInbound());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void reassemblesFramesFedOneByteAtATime() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
+        byte[] all = concat(QUERY, SYNC, QUERY);
+        for (byte b : all) {
+            ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+        }
+        int n = 0;
+        Frame f;
+        while ((f = ch.readInbound()) != null) {
+            assertEquals(n == 1 ? 'S' : 'Q', f.tag());
+            f.release();
+            n++;
+        }
+        assertEquals(3, n);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void startupModeEmitsOnePacketThenTaggedModeAfterTheSwitch() {
+        FrameDecoder decoder = FrameDecoder.forClient(1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        // SSLRequest: length 8, code 80877103
+        ch.writeInbound(Unpooled.wrappedBuffer(bytes(0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f)));
+        StartupPacket p = ch.readInbound();
+        assertEquals(80877103, p.body().getInt(0));
+        p.release();
+        decoder.expectTagged();
+        ch.writeInbound(Unpooled.wrappedBuffer(SYNC));
+        Frame s = ch.readInbound();
+        assertEquals('S', s.tag());
+        s.release();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void oversizedStartupPacketIsAViolation() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forClient(1024));
+        ch.writeInbound(Unpooled.wrappedBuffer(bytes(0, 0, 0x27, 0x11, 0, 3, 0, 0))); // 10001 bytes
+        ProtocolViolation v = ch.readInbound();
+        assertEquals("invalid length of startup packet", v.message());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void tooShortLengthsAreViolations() {
+        EmbeddedChannel startup = new EmbeddedChannel(FrameDecoder.forClient(1024));
+        startup.writeInbound(Unpooled.wrappedBuffer(bytes(0, 0, 0, 4)));
+        assertInstanceOf(ProtocolViolation.class, startup.readInbound());
+        startup.finishAndReleaseAll();
+
+        EmbeddedChannel tagged = new EmbeddedChannel(FrameDecoder.forBackend());
+        tagged.writeInbound(Unpooled.wrappedBuffer(bytes('Z', 0, 0, 0, 3, 'I')));
+        assertEquals("invalid message length", ((ProtocolViolation) tagged.readInbound()).message());
+        tagged.finishAndReleaseAll();
+    }
+
+    @Test
+    void messageOverTheClientLimitIsAViolationAndTheRestIsIgnored() {
+        FrameDecoder decoder = FrameDecoder.forClient(8);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        decoder.expectTagged();
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(QUERY, SYNC))); // body of 9 > 8
+        ProtocolViolation v = ch.readInbound();
+        assertTrue(v.message().contains("exceeds the limit of 8 bytes"), v.message());
+        ch.writeInbound(Unpooled.wrappedBuffer(SYNC));
+        assertNull(ch.readInbound());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void backendFramesAreNotCappedByTheClientLimit() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
+        int size = 200 * 1024 * 1024; // larger than the default client limit of 64 MiB
+        ByteBuf header = Unpooled.buffer(5).writeByte('D').writeInt(size + 4);
+        ch.writeInbound(header);
+        assertNull(ch.readInbound(), "waits for the body instead of refusing it");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void unknownTagsAreCarried() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
+        ch.writeInbound(Unpooled.wrappedBuffer(bytes('~', 0, 0, 0, 6, 1, 2)));
+        Frame f = ch.readInbound();
+        assertEquals('~', f.tag());
+        assertEquals(2, f.body().readableBytes());
+        f.release();
+        ch.finishAndReleaseAll();
+    }
+
+    static byte[] bytes(int... values) {
+        byte[] b = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            b[i] = (byte) values[i];
+        }
+        return b;
+    }
+
+    static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] r = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, r, at, p.length);
+            at += p.length;
+        }
+        return r;
+    }
+}
