@@ -534,7 +534,7 @@ final class PasswordCommandGate implements SessionGate {
 
     private void lostTrack(Frame f, Consumer<Frame> toClient, String what) {
         if (guarding()) {
-            log.error("session {}: unexpected {} from the backend for what pwgate forwarded; closing the session",
+            log.error("session {}: the backend's answers are out of step with what pwgate forwarded ({}); closing the session",
                     session.sessionId(), what);
             ByteBufAllocator alloc = f.body().alloc();
             f.release();
@@ -542,7 +542,7 @@ final class PasswordCommandGate implements SessionGate {
             toClient.accept(GateWire.error(alloc, "FATAL", "XX000",
                     "pwgate lost track of the server's answers and closed the session"));
         } else {
-            log.warn("session {}: unexpected {} from the backend; the gate stops tracking this session",
+            log.warn("session {}: the backend's answers are out of step with what pwgate forwarded ({}); the gate stops tracking this session",
                     session.sessionId(), what);
             transition(State.UNTRACKED);
             toClient.accept(f);
