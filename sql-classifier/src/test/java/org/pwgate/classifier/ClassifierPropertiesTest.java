@@ -20,7 +20,7 @@ import net.jqwik.api.Provide;
  * Generated spellings of restricted statements stay restricted; random input never breaks the
  * classifier; the fast path never answers "no" where the full classifier finds something.
  */
-class ClassifierProperties {
+class ClassifierPropertiesTest {
 
     /** A restricted statement as words: K: keyword, N: role name, S: string literal. */
     record Template(Kind kind, String target, List<String> words) {}
@@ -49,7 +49,7 @@ class ClassifierProperties {
     @Provide
     Arbitrary<Spelled> restricted() {
         return Combinators.combine(Arbitraries.of(TEMPLATES), Arbitraries.longs(), Arbitraries.of(15, 16, 17),
-                Arbitraries.of(true, false)).as(ClassifierProperties::spell);
+                Arbitraries.of(true, false)).as(ClassifierPropertiesTest::spell);
     }
 
     static Spelled spell(Template t, long seed, int major, boolean sc) {
