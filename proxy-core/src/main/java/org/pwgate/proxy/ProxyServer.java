@@ -133,6 +133,10 @@ public final class ProxyServer implements AutoCloseable {
                 EmbeddedBootstrap boot = new EmbeddedBootstrap(connector, group.next(), BOOTSTRAP_TIMEOUT);
                 boot.takeOver(authUser, authMd5.get());
                 new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
+                Optional<String> master = config.bootstrap().flatMap(PwgateConfig.Bootstrap::masterUser);
+                if (master.isPresent()) {
+                    boot.giveDefaultDatabaseTo(master.get(), service);
+                }
                 boot.requireMd5(embedded, service);
                 log.info("embedded PostgreSQL {} on {}:{}, data in {}", embedded.version(), embedded.host(), embedded.port(),
                         embedded.dataDirectory().map(Object::toString).orElse("a temporary folder"));

@@ -1,6 +1,7 @@
 package org.pwgate.proxy.embedded;
 
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,8 +9,11 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.pwgate.proxy.backend.BackendConnector;
+import org.pwgate.proxy.backend.BackendLoginException;
+import org.pwgate.proxy.backend.BackendSession;
 import org.pwgate.proxy.backend.ServiceConnection;
 import org.pwgate.proxy.embedded.RoleBootstrap.BootstrapException;
 import org.slf4j.Logger;
@@ -23,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *   1. log in as the auth user with its md5 hash; if that works, the takeover happened before
  *   2. else, as "postgres" (trust): create a temporary superuser; as it: rename "postgres" (OID 10)
  *      to the auth user and give it its md5 password; as the auth user: drop the temporary one
- *   3. RoleBootstrap (gate role, rds_superuser, master user "postgres" as a NON-superuser, users)
+ *   3. RoleBootstrap (gate role, rds_superuser, master user "postgres" as a NON-superuser, users);
+ *      the master user owns the database "postgres", as on RDS
  *   4. pg_hba.conf: md5 for everyone on loopback, then pg_reload_conf()
  * </pre>
  */
@@ -68,21 +73,26 @@ public final class EmbeddedBootstrap {
 
     /** Makes {@code authUser} the OID-10 superuser with the md5 password {@code authMd5}, if not done yet. */
     public void takeOver(String authUser, String authMd5) throws BootstrapException {
+        // A plain login, not the service connection: failing here is the normal first-start case.
         String firstFailure;
-        try (ServiceConnection c = service(authUser, Optional.of(authMd5))) {
-            var rows = new RoleBootstrap(c, timeout).query(
-                    "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", List.of(), "check the auth user");
-            if (!rows.isEmpty() && rows.get(0).get(0).orElse("f").equals("t")) {
-                log.info("embedded PostgreSQL: superuser \"{}\" already in place", authUser);
-                return;
-            }
-            throw new BootstrapException("the auth user \"" + authUser + "\" exists but is not a superuser");
-        } catch (BootstrapException e) {
-            if (e.getMessage().contains("is not a superuser")) {
-                throw e;
-            }
-            firstFailure = e.getMessage();
+        Future<BackendSession> probe = connector.connect(loop, authUser, "postgres", Map.of(), Optional.of(authMd5));
+        if (!probe.awaitUninterruptibly(timeout.toMillis())) {
+            probe.cancel(false);
+            throw new BootstrapException("no answer from the embedded PostgreSQL within " + timeout.toSeconds() + "s");
         }
+        if (probe.isSuccess()) {
+            BackendSession session = probe.getNow();
+            boolean superuser = session.parameters().stream()
+                    .anyMatch(p -> p.name().equals("is_superuser") && p.value().equals("on"));
+            session.close();
+            if (!superuser) {
+                throw new BootstrapException("the auth user \"" + authUser + "\" exists but is not a superuser");
+            }
+            log.info("embedded PostgreSQL: superuser \"{}\" already in place", authUser);
+            return;
+        }
+        firstFailure = probe.cause() instanceof BackendLoginException e
+                ? e.forClient().sqlState() + " " + e.forClient().message() : String.valueOf(probe.cause());
         String tmp = "pwgate_bootstrap_" + randomSuffix();
         String initdbUser = EmbeddedBackend.BOOTSTRAP_SUPERUSER;
         try (ServiceConnection c = service(initdbUser, Optional.empty())) {
@@ -110,6 +120,15 @@ public final class EmbeddedBootstrap {
             new RoleBootstrap(c, timeout).execute("DROP ROLE " + RoleBootstrap.ident(tmp), "drop the temporary superuser");
         }
         log.info("embedded PostgreSQL: bootstrap superuser renamed to \"{}\"", authUser);
+    }
+
+    /**
+     * Makes the master user the owner of the "postgres" database, as on RDS, so that it may create
+     * objects in its public schema (owned by pg_database_owner since PostgreSQL 15).
+     */
+    public void giveDefaultDatabaseTo(String masterUser, ServiceConnection asSuperuser) throws BootstrapException {
+        new RoleBootstrap(asSuperuser, timeout).execute("ALTER DATABASE postgres OWNER TO " + RoleBootstrap.ident(masterUser),
+                "make " + masterUser + " the owner of the database postgres");
     }
 
     /** Switches every loopback login to md5 and reloads the server's configuration. */

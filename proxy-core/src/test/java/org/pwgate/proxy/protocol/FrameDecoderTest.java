@@ -116,6 +116,29 @@ class FrameDecoderTest {
     }
 
     @Test
+    void aLargeFrameArrivingInPiecesComesOutWhole() {
+        EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
+        int size = 3 * FrameDecoder.LARGE_FRAME + 17;
+        byte[] body = new byte[size];
+        for (int i = 0; i < size; i++) {
+            body[i] = (byte) (i * 31);
+        }
+        ByteBuf wire = Unpooled.buffer().writeByte('D').writeInt(size + 4).writeBytes(body).writeBytes(SYNC);
+        while (wire.isReadable()) {
+            ch.writeInbound(wire.readRetainedSlice(Math.min(65_000, wire.readableBytes())));
+        }
+        wire.release();
+        Frame d = ch.readInbound();
+        assertEquals('D', d.tag());
+        assertEquals(java.util.Arrays.hashCode(body), java.util.Arrays.hashCode(io.netty.buffer.ByteBufUtil.getBytes(d.body())));
+        d.release();
+        Frame s = ch.readInbound();
+        assertEquals('S', s.tag());
+        s.release();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void unknownTagsAreCarried() {
         EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
         ch.writeInbound(Unpooled.wrappedBuffer(bytes('~', 0, 0, 0, 6, 1, 2)));
