@@ -27,12 +27,12 @@ public final class KeywordScan {
 
     /** The conservative form: any backslash or U& answers true. */
     public static boolean mayConcernRoles(byte[] b, int off, int len) {
-        return scan(b, off, len, true) != 0;
+        return scan(b, off, len, true, ROLE_WORDS) == FOUND;
     }
 
     /** With the session's standard_conforming_strings known. */
     public static boolean mayConcernRoles(byte[] b, int off, int len, boolean standardConformingStrings) {
-        int r = scan(b, off, len, !standardConformingStrings);
+        int r = scan(b, off, len, !standardConformingStrings, ROLE_WORDS);
         if (r == FOUND) {
             return true;
         }
@@ -40,76 +40,130 @@ public final class KeywordScan {
         return r == BACKSLASH_SEEN && hasEStringPrefix(b, off, len);
     }
 
+    /**
+     * For embedded text (a body or literal that may be run as SQL): can a restricted statement
+     * start in it? Every one starts with ALTER, CREATE, DROP, GRANT, REVOKE, COMMENT or SECURITY,
+     * and a nested literal that holds one holds those words too, unless escapes build them, so
+     * any backslash or U& also answers true.
+     */
+    public static boolean mayStartRoleStatement(byte[] b, int off, int len) {
+        return scan(b, off, len, true, START_WORDS) == FOUND;
+    }
+
     private static final int NONE = 0;
     private static final int FOUND = 1;
     private static final int BACKSLASH_SEEN = 2;
 
-    private static int scan(byte[] b, int off, int len, boolean backslashCounts) {
+    private static final int ROLE_WORDS = 0;
+    private static final int START_WORDS = 1;
+
+    /**
+     * Scans runs of identifier bytes ([A-Za-z0-9_$] and >= 0x80). A keyword must end a run (it is
+     * followed by a non-identifier byte) and start it, or follow a digit or '$' inside it (a number
+     * or a lone '$' ends before an identifier in some versions), so only a few suffixes of each run
+     * need a look.
+     */
+    private static int scan(byte[] b, int off, int len, boolean backslashCounts, int words) {
         int end = off + len;
         boolean backslash = false;
-        for (int i = off; i < end; i++) {
+        int i = off;
+        while (i < end) {
             int c = b[i];
+            if (isIdent(c)) {
+                int s = i;
+                i++;
+                while (i < end && isIdent(b[i])) {
+                    i++;
+                }
+                if (run(b, s, i, words)) {
+                    return FOUND;
+                }
+                if (i < end && b[i] == '&' && i - s == 1 && (b[s] | 0x20) == 'u') {
+                    return FOUND;
+                }
+                continue;
+            }
             if (c == '\\') {
                 if (backslashCounts) {
                     return FOUND;
                 }
                 backslash = true;
-                continue;
-            }
-            int lc = c | 0x20;
-            if (lc != 'r' && lc != 'u' && lc != 'g' && lc != 'p' && lc != 'v') {
-                continue;
-            }
-            if (lc == 'u' && i + 1 < end && b[i + 1] == '&') {
+            } else if (c == '&' && i > off && (b[i - 1] | 0x20) == 'u') {
                 return FOUND;
             }
-            if (i > off && wordLeft(b[i - 1])) {
-                continue;
-            }
-            boolean hit;
-            switch (lc) {
-                case 'r':
-                    hit = word(b, i, end, "role") || word(b, i, end, "revoke") || word(b, i, end, "rename");
-                    break;
-                case 'u':
-                    hit = word(b, i, end, "user");
-                    break;
-                case 'g':
-                    hit = word(b, i, end, "group") || word(b, i, end, "grant");
-                    break;
-                case 'p':
-                    hit = word(b, i, end, "password");
-                    break;
-                default:
-                    hit = word(b, i, end, "valid");
-                    break;
-            }
-            if (hit) {
-                return FOUND;
-            }
+            i++;
         }
         return backslash ? BACKSLASH_SEEN : NONE;
     }
 
-    private static boolean wordLeft(int c) {
-        return c < 0 || c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    private static boolean isIdent(int c) {
+        return c < 0 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
     }
 
-    private static boolean word(byte[] b, int i, int end, String w) {
-        int n = w.length();
-        if (i + n > end) {
-            return false;
+    private static boolean run(byte[] b, int s, int e, int words) {
+        int n = e - s;
+        for (int len = 4; len <= 8; len++) {
+            if (len > n) {
+                return false;
+            }
+            int p = e - len;
+            if (p != s) {
+                int prev = b[p - 1];
+                if (!((prev >= '0' && prev <= '9') || prev == '$')) {
+                    continue;
+                }
+            }
+            if (words == ROLE_WORDS ? roleWord(b, p, len) : startWord(b, p, len)) {
+                return true;
+            }
         }
-        for (int k = 1; k < n; k++) {
-            if ((b[i + k] | 0x20) != w.charAt(k)) {
+        return false;
+    }
+
+    private static boolean roleWord(byte[] b, int p, int len) {
+        switch (len) {
+            case 4:
+                return is(b, p, "role") || is(b, p, "user");
+            case 5:
+                return is(b, p, "group") || is(b, p, "grant") || is(b, p, "valid");
+            case 6:
+                return is(b, p, "revoke") || is(b, p, "rename");
+            case 8:
+                return is(b, p, "password");
+            default:
+                return false;
+        }
+    }
+
+    private static boolean startWord(byte[] b, int p, int len) {
+        switch (len) {
+            case 4:
+                return is(b, p, "drop");
+            case 5:
+                return is(b, p, "alter") || is(b, p, "grant");
+            case 6:
+                return is(b, p, "create") || is(b, p, "revoke");
+            case 7:
+                return is(b, p, "comment");
+            case 8:
+                return is(b, p, "security") || is(b, p, "reassign");
+            default:
+                return false;
+        }
+    }
+
+    /** b[p, p+w.length()) equals the lower-case ASCII word w, ignoring ASCII case. */
+    private static boolean is(byte[] b, int p, String w) {
+        for (int k = 0; k < w.length(); k++) {
+            if ((b[p + k] | 0x20) != w.charAt(k)) {
                 return false;
             }
         }
-        if (i + n < end) {
-            int c = b[i + n];
-            return !(c < 0 || c == '_' || c == '$' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
-        }
         return true;
+    }
+
+    private static boolean wordLeft(int c) {
+        return c < 0 || c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
     }
 
     private static boolean hasEStringPrefix(byte[] b, int off, int len) {

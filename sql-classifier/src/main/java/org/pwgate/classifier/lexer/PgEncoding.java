@@ -37,6 +37,10 @@ public final class PgEncoding {
         if (clientEncoding == null) {
             return null;
         }
+        PgEncoding exact = BY_NAME.get(clientEncoding);
+        if (exact != null) {
+            return exact; // the canonical name, as ParameterStatus reports it
+        }
         // PostgreSQL's pg_char_to_encoding ignores case and non-alphanumerics.
         StringBuilder key = new StringBuilder(clientEncoding.length());
         for (int i = 0; i < clientEncoding.length(); i++) {
@@ -247,6 +251,7 @@ public final class PgEncoding {
         }
         PgEncoding enc = new PgEncoding(name, family, cs);
         m.put(key(name), enc);
+        m.put(name, enc);
         for (String a : aliases) {
             m.put(key(a), enc);
         }

@@ -1,6 +1,5 @@
 package org.pwgate.classifier.parser;
 
-import java.nio.charset.StandardCharsets;
 import org.pwgate.classifier.Kind;
 import org.pwgate.classifier.RoleSpec;
 import org.pwgate.classifier.Span;
@@ -275,12 +274,12 @@ final class RoleStatementParser {
 
     /** A SCRAM-SHA-256 verifier as PostgreSQL's parse_scram_secret would consider one (prefix check). */
     static boolean isScram(byte[] value) {
-        byte[] prefix = "SCRAM-SHA-256$".getBytes(StandardCharsets.US_ASCII);
-        if (value.length < prefix.length) {
+        String prefix = "SCRAM-SHA-256$";
+        if (value.length < prefix.length()) {
             return false;
         }
-        for (int k = 0; k < prefix.length; k++) {
-            if (value[k] != prefix[k]) {
+        for (int k = 0; k < prefix.length(); k++) {
+            if (value[k] != prefix.charAt(k)) {
                 return false;
             }
         }

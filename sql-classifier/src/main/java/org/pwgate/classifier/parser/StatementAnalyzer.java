@@ -215,13 +215,13 @@ public final class StatementAnalyzer {
         if (x.t.continued(k) || mode == Tokens.MODE_XUS || mode == Tokens.MODE_XUI) {
             return true;
         }
-        return KeywordScan.mayConcernRoles(x.work, x.t.start(k), x.t.end(k) - x.t.start(k));
+        return KeywordScan.mayStartRoleStatement(x.work, x.t.start(k), x.t.end(k) - x.t.start(k));
     }
 
     /** Classifies the decoded value of a body or literal. */
     static Verdict embedded(byte[] text, PgEncoding enc, int serverMajor, int depth) {
         Verdict v = new Verdict();
-        if (!KeywordScan.mayConcernRoles(text, 0, text.length)) {
+        if (!KeywordScan.mayStartRoleStatement(text, 0, text.length)) {
             return v;
         }
         if (depth > MAX_DEPTH) {
