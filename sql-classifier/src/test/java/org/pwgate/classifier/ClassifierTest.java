@@ -107,7 +107,7 @@ class ClassifierTest {
     }
 
     @Test
-    void deepNestingIsUnlexable() {
+    void nestingBeyondThreeLevelsStaysRestricted() {
         String inner = "ALTER ROLE a PASSWORD 'x'";
         for (int i = 0; i < 5; i++) {
             inner = "SELECT '" + inner.replace("'", "''") + "'";
