@@ -559,6 +559,11 @@ final class PasswordCommandGate implements SessionGate {
     }
 
     @Override
+    public boolean sessionMustEnd() {
+        return state == State.CLOSED;
+    }
+
+    @Override
     public void close() {
         queue.clear();
         scratch = null;

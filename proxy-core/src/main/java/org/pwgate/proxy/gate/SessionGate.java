@@ -23,6 +23,15 @@ public interface SessionGate {
 
     void onBackendFrame(Frame frame, Consumer<Frame> toClient);
 
+    /**
+     * True once the gate has failed closed (it lost track of the answers, or the client broke a
+     * rule it enforces): the relay then flushes what the gate handed on and closes both sides.
+     * Checked by the relay after each frame; it must be cheap.
+     */
+    default boolean sessionMustEnd() {
+        return false;
+    }
+
     /** The session ended: release anything still held. */
     default void close() {}
 

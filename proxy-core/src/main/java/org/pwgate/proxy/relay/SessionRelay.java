@@ -96,7 +96,14 @@ public final class SessionRelay {
     private void onClientFrame(Frame frame) {
         boolean terminate = frame.tag() == Tag.TERMINATE;
         gate.onClientFrame(frame, toBackend);
-        if (terminate) {
+        if (gate.sessionMustEnd()) {
+            // Refused on the client's side (a reserved name, a message pwgate cannot account for):
+            // the client gets a FATAL, the reason is in pwgate's log.
+            client.write(BackendCodec.encode(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                    "pwgate ended the session: a message broke a rule of its password-command gate (see pwgate's log)"),
+                    client.alloc()), client.voidPromise());
+            endAfterFlush();
+        } else if (terminate) {
             backend.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
             client.close();
         }
@@ -118,6 +125,15 @@ public final class SessionRelay {
             log.warn("{}: malformed {} from the backend: {}", connId, (char) frame.tag(), e.getMessage());
         }
         gate.onBackendFrame(frame, toClient);
+        if (gate.sessionMustEnd()) {
+            endAfterFlush();
+        }
+    }
+
+    /** The gate failed closed: what it handed on (a FATAL for the client, Terminate for the backend) goes out, then both close. */
+    private void endAfterFlush() {
+        client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+        backend.writeAndFlush(backend.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
     }
 
     private void onBackendGone() {
