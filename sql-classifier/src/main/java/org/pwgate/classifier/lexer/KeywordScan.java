@@ -71,11 +71,13 @@ public final class KeywordScan {
             int c = b[i];
             if (isIdent(c)) {
                 int s = i;
-                i++;
-                while (i < end && isIdent(b[i])) {
+                boolean inner = false; // a digit or '$' inside the run: a keyword may start after it
+                do {
+                    inner |= c >= 0 && c < 64;
                     i++;
-                }
-                if (run(b, s, i, words)) {
+                } while (i < end && isIdent(c = b[i]));
+                int n = i - s;
+                if (n >= 4 && (inner ? run(b, s, i, words) : n <= 8 && word(b, s, n, words))) {
                     return FOUND;
                 }
                 if (i < end && b[i] == '&' && i - s == 1 && (b[s] | 0x20) == 'u') {
@@ -96,8 +98,13 @@ public final class KeywordScan {
         return backslash ? BACKSLASH_SEEN : NONE;
     }
 
+    /** Identifier bytes 0..63 ('$', '0'-'9') and 64..127 ('A'-'Z', '_', 'a'-'z') as bit sets. */
+    private static final long IDENT_LO = (1L << '$') | (0x3FFL << '0');
+    private static final long IDENT_HI = (0x3FFFFFFL << ('A' - 64)) | (1L << ('_' - 64)) | (0x3FFFFFFL << ('a' - 64));
+
     private static boolean isIdent(int c) {
-        return c < 0 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
+        // A long shift uses the low six bits of c, so one constant serves each half of ASCII.
+        return c < 0 || (((c < 64 ? IDENT_LO : IDENT_HI) >>> c) & 1L) != 0;
     }
 
     private static boolean run(byte[] b, int s, int e, int words) {
@@ -113,11 +120,15 @@ public final class KeywordScan {
                     continue;
                 }
             }
-            if (words == ROLE_WORDS ? roleWord(b, p, len) : startWord(b, p, len)) {
+            if (word(b, p, len, words)) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean word(byte[] b, int p, int len, int words) {
+        return words == ROLE_WORDS ? roleWord(b, p, len) : startWord(b, p, len);
     }
 
     private static boolean roleWord(byte[] b, int p, int len) {
