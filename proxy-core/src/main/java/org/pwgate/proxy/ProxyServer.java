@@ -40,6 +40,10 @@ import org.pwgate.proxy.protocol.FrameEncoder;
 import org.pwgate.proxy.startup.LoginThrottle;
 import org.pwgate.proxy.startup.StartupHandler;
 import org.pwgate.proxy.startup.StartupServices;
+import org.pwgate.proxy.tls.BackendTls;
+import org.pwgate.proxy.tls.ServerTls;
+import org.pwgate.proxy.tls.TlsNegotiationHandler;
+import org.pwgate.proxy.tls.TlsProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,14 +55,15 @@ import org.slf4j.LoggerFactory;
  *   close():       stop accepting -> close sessions -> stop embedded backend
  * </pre>
  *
- * Client pipeline: frames (FrameDecoder) -> frameEncoder -> startup (StartupHandler, replaced by
- * the SessionRelay once the session is established).
+ * Client pipeline: [tlsNegotiation, removed once decided] -> frames (FrameDecoder) -> frameEncoder ->
+ * startup (StartupHandler, replaced by the SessionRelay once the session is established).
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
     private static final Duration BOOTSTRAP_TIMEOUT = Duration.ofSeconds(30);
     /** A user name pwgate's bootstrap falls back to when auth_file is used without auth.auth_user. */
     public static final String DEFAULT_AUTH_USER = "rdsadmin";
+    private static final Duration TLS_WATCH_INTERVAL = Duration.ofSeconds(2);
 
     private final AtomicReference<PwgateConfig> config;
     private final EventLoopGroup group;
@@ -68,11 +73,14 @@ public final class ProxyServer implements AutoCloseable {
     private final InetSocketAddress backendAddress;
     private final Optional<ServiceConnection> service;
     private final CredentialSource credentials;
+    private final Optional<ServerTls> serverTls;
+    private final java.util.concurrent.ScheduledExecutorService tlsWatch;
     private boolean closed;
 
     private ProxyServer(AtomicReference<PwgateConfig> config, EventLoopGroup group, Channel listener, ChannelGroup clients,
                         Optional<EmbeddedBackend> embedded, InetSocketAddress backendAddress,
-                        Optional<ServiceConnection> service, CredentialSource credentials) {
+                        Optional<ServiceConnection> service, CredentialSource credentials,
+                        Optional<ServerTls> serverTls, java.util.concurrent.ScheduledExecutorService tlsWatch) {
         this.config = config;
         this.group = group;
         this.listener = listener;
@@ -81,6 +89,8 @@ public final class ProxyServer implements AutoCloseable {
         this.backendAddress = backendAddress;
         this.service = service;
         this.credentials = credentials;
+        this.serverTls = serverTls;
+        this.tlsWatch = tlsWatch;
     }
 
     /** Starts everything the config asks for; {@code listen.port: 0} binds an ephemeral port. */
@@ -91,6 +101,7 @@ public final class ProxyServer implements AutoCloseable {
         EventLoopGroup group = null;
         ServiceConnection service = null;
         CredentialSource credentials = null;
+        java.util.concurrent.ScheduledExecutorService tlsWatch = null;
         try {
             InetSocketAddress backendAddress;
             Optional<PwgateConfig.Embedded> embeddedConfig = config.backend().embedded();
@@ -106,7 +117,22 @@ public final class ProxyServer implements AutoCloseable {
             }
             group = transport.newGroup(0, "pwgate");
             AtomicReference<PwgateConfig> current = new AtomicReference<>(config);
-            BackendConnector connector = new BackendConnector(transport, backendAddress, config.backend().connectTimeout());
+            // TLS is set up only when asked for: loading OpenSSL costs start-up time.
+            boolean clientTls = config.tls().mode() != PwgateConfig.ClientTlsMode.DISABLE;
+            boolean anyTls = clientTls || config.backend().tls() != PwgateConfig.BackendTlsMode.DISABLE;
+            TlsProvider tlsProvider = anyTls ? TlsProvider.detect() : null;
+            Optional<ServerTls> serverTls = clientTls ? Optional.of(ServerTls.load(config.tls(), tlsProvider)) : Optional.empty();
+            BackendTls backendTls = BackendTls.forConfig(config.backend(), backendAddress.getHostString(), tlsProvider);
+            if (serverTls.isPresent()) {
+                // Certificate files are re-read off the event loops; a broken new file keeps the old one.
+                tlsWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "pwgate-tls-watch");
+                    t.setDaemon(true);
+                    return t;
+                });
+                serverTls.get().watch(tlsWatch, TLS_WATCH_INTERVAL);
+            }
+            BackendConnector connector = new BackendConnector(transport, backendAddress, config.backend().connectTimeout(), backendTls);
 
             String authUser = config.auth().authUser().orElse(DEFAULT_AUTH_USER);
             String authDatabase = config.auth().authDatabase().orElse("postgres");
@@ -149,13 +175,16 @@ public final class ProxyServer implements AutoCloseable {
             StartupServices services = new StartupServices(current::get, credentials, new ClientAuthenticator(random),
                     connector, new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
                     new GateFactory(current::get), throttle(new FailedLoginThrottle(config.limits().throttle())),
-                    Clock.systemUTC());
+                    Clock.systemUTC(), serverTls);
             Channel listener = bind(transport, group, config, services, clients);
             ProxyServer server = new ProxyServer(current, group, listener, clients, Optional.ofNullable(embedded),
-                    backendAddress, Optional.ofNullable(service), credentials);
+                    backendAddress, Optional.ofNullable(service), credentials, serverTls, tlsWatch);
             server.logConnectHints();
             return server;
         } catch (Exception | Error e) {
+            if (tlsWatch != null) {
+                tlsWatch.shutdownNow();
+            }
             if (credentials != null) {
                 credentials.close();
             }
@@ -214,10 +243,14 @@ public final class ProxyServer implements AutoCloseable {
                         boolean over = open.incrementAndGet() > now.limits().maxClientConnections();
                         ch.closeFuture().addListener(f -> open.decrementAndGet());
                         clients.add(ch);
+                        long id = connectionIds.incrementAndGet();
                         FrameDecoder decoder = FrameDecoder.forClient(now.limits().maxMessageSize());
+                        if (services.serverTls().isPresent()) {
+                            ch.pipeline().addLast("tlsNegotiation", new TlsNegotiationHandler(services.serverTls(), "c" + id));
+                        }
                         ch.pipeline().addLast("frames", decoder);
                         ch.pipeline().addLast("frameEncoder", new FrameEncoder());
-                        ch.pipeline().addLast("startup", new StartupHandler(services, decoder, connectionIds.incrementAndGet(), over));
+                        ch.pipeline().addLast("startup", new StartupHandler(services, decoder, id, over));
                     }
                 });
         return b.bind(config.listen().host(), config.listen().port()).sync().channel();
@@ -248,6 +281,11 @@ public final class ProxyServer implements AutoCloseable {
         return embedded;
     }
 
+    /** Re-reads the client-side certificate and key now (SIGHUP); false when a new file was broken. */
+    public boolean reloadTls() {
+        return serverTls.map(ServerTls::reload).orElse(true);
+    }
+
     /** The config in force now. */
     public PwgateConfig config() {
         return config.get();
@@ -260,6 +298,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         closed = true;
         listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (tlsWatch != null) {
+            tlsWatch.shutdownNow();
+        }
         clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         credentials.close();
         service.ifPresent(ServiceConnection::close);

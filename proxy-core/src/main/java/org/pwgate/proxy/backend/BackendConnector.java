@@ -27,6 +27,8 @@ import org.pwgate.proxy.protocol.ProtocolViolation;
 import org.pwgate.proxy.protocol.SqlState;
 import org.pwgate.proxy.protocol.StartupCodec;
 import org.pwgate.proxy.protocol.StartupRequest;
+import org.pwgate.proxy.tls.BackendTls;
+import org.pwgate.proxy.tls.TlsConfigException;
 
 /**
  * Opens a connection to the backend and logs in as a given user (used by client sessions, the
@@ -34,7 +36,7 @@ import org.pwgate.proxy.protocol.StartupRequest;
  * a session's two channels share one thread.
  *
  * <pre>
- *   connect (connect_timeout) -> StartupMessage -> BackendLogin ... -> ReadyForQuery -> BackendSession
+ *   connect (connect_timeout) -> [SSLRequest, TLS handshake] -> StartupMessage -> BackendLogin ... -> ReadyForQuery
  * </pre>
  */
 public final class BackendConnector {
@@ -45,11 +47,26 @@ public final class BackendConnector {
     private final Transport transport;
     private final InetSocketAddress address;
     private final Duration connectTimeout;
+    private final BackendTls tls;
 
+    /** Plaintext to the backend. */
     public BackendConnector(Transport transport, InetSocketAddress address, Duration connectTimeout) {
+        this(transport, address, connectTimeout, plaintext(address));
+    }
+
+    public BackendConnector(Transport transport, InetSocketAddress address, Duration connectTimeout, BackendTls tls) {
         this.transport = transport;
         this.address = address;
         this.connectTimeout = connectTimeout;
+        this.tls = tls;
+    }
+
+    private static BackendTls plaintext(InetSocketAddress address) {
+        try {
+            return BackendTls.of(org.pwgate.config.PwgateConfig.BackendTlsMode.DISABLE, Optional.empty(), address.getHostString(), null);
+        } catch (TlsConfigException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public InetSocketAddress address() {
@@ -98,9 +115,17 @@ public final class BackendConnector {
                 return;
             }
             Channel ch = connect.channel();
-            ByteBuf out = ch.alloc().buffer();
-            StartupCodec.encode(new StartupRequest.StartupMessage(3, 0, startup), out);
-            ch.writeAndFlush(out);
+            tls.negotiate(ch, address.getPort()).addListener(t -> {
+                if (!t.isSuccess()) {
+                    promise.tryFailure(new BackendLoginException(
+                            ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server securely"),
+                            "TLS to the backend " + address + " failed: " + t.cause().getMessage()));
+                    return;
+                }
+                ByteBuf out = ch.alloc().buffer();
+                StartupCodec.encode(new StartupRequest.StartupMessage(3, 0, startup), out);
+                ch.writeAndFlush(out);
+            });
         });
         promise.addListener(f -> {
             if (!f.isSuccess()) {

@@ -129,7 +129,15 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (request instanceof SslRequest || request instanceof GssEncRequest) {
-            // TLS seam: with tls enabled, an SslHandler goes in front of the frame decoder here and the answer is 'S'.
+            // The TlsNegotiationHandler in front answers encryption requests when TLS is configured;
+            // one that reaches this point inside TLS is a second request, which PostgreSQL refuses.
+            if (ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null) {
+                int code = request instanceof SslRequest ? 80877103 : 80877104;
+                refuse(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, String.format(Locale.ROOT,
+                        "unsupported frontend protocol %d.%d: server supports 3.0", code >>> 16, code & 0xFFFF)),
+                        "encryption requested again inside TLS");
+                return;
+            }
             ctx.writeAndFlush(ctx.alloc().buffer(1).writeByte('N'));
         } else if (request instanceof CancelRequest cancel) {
             onCancel(cancel);
@@ -170,6 +178,12 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         if (user == null || user.isEmpty()) {
             refuse(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
                     "no PostgreSQL user name specified in startup packet"), "startup packet without a user name");
+            return;
+        }
+        Optional<String> certRefusal = services.serverTls().flatMap(t -> t.clientCertificateRefusal(ctx.channel(), user));
+        if (certRefusal.isPresent()) {
+            refuse(ErrorResponse.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "certificate authentication failed for user \"" + user + "\""), certRefusal.get());
             return;
         }
         String db = params.get("database");
@@ -395,6 +409,10 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof IOException) {
             log.debug("{}: connection error during startup: {}", connId, cause.toString());
+        } else if (cause instanceof io.netty.handler.codec.DecoderException
+                && cause.getCause() instanceof javax.net.ssl.SSLException tls) {
+            // A client that does not trust pwgate's certificate, or brings none or a wrong one.
+            log.info("{}: TLS handshake with the client failed: {}", connId, tls.getMessage());
         } else {
             log.warn("{}: unexpected error during startup: {}", connId, cause.toString());
         }

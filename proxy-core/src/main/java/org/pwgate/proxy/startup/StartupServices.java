@@ -1,6 +1,7 @@
 package org.pwgate.proxy.startup;
 
 import java.time.Clock;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.CredentialSource;
@@ -9,6 +10,7 @@ import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.cancel.CancelForwarder;
 import org.pwgate.proxy.cancel.CancelRegistry;
 import org.pwgate.proxy.gate.GateFactory;
+import org.pwgate.proxy.tls.ServerTls;
 
 /** What every client connection's startup needs; built once by the composition root. */
 public record StartupServices(
@@ -20,4 +22,13 @@ public record StartupServices(
         CancelForwarder cancelForwarder,
         GateFactory gates,
         LoginThrottle throttle,
-        Clock clock) {}
+        Clock clock,
+        Optional<ServerTls> serverTls) {
+
+    /** Without client-side TLS. */
+    public StartupServices(Supplier<PwgateConfig> config, CredentialSource credentials, ClientAuthenticator authenticator,
+                           BackendConnector backend, CancelRegistry cancelRegistry, CancelForwarder cancelForwarder,
+                           GateFactory gates, LoginThrottle throttle, Clock clock) {
+        this(config, credentials, authenticator, backend, cancelRegistry, cancelForwarder, gates, throttle, clock, Optional.empty());
+    }
+}
