@@ -63,7 +63,7 @@ class MetricsIT {
                     () -> Ops.execute(app, "ALTER ROLE app PASSWORD '" + PwgateHarness.APP_PASSWORD + "'"));
             assertEquals("42501", refused.getSQLState());
             // The master user is a member of rds_superuser, so of rds_password: allowed.
-            Ops.execute(master, "ALTER ROLE app PASSWORD '" + PwgateHarness.APP_PASSWORD + "'");
+            Ops.execute(master, "ALTER ROLE postgres PASSWORD '" + PwgateHarness.MASTER_PASSWORD + "'");
 
             // Two sessions open now, each with its backend.
             Ops.await("gauges at 2", Duration.ofSeconds(5), () -> {

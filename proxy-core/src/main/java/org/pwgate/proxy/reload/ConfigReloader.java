@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -43,9 +44,12 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <b>What is published.</b> The record published is the running config with its live sections
- * replaced by the new file's ({@link #merge}): parameters, gate_role, protected_roles, limits, auth
- * and logging.levels come from the file; listen, backend, tls, admin, bootstrap, logging.format and
- * logging.audit_file keep their running values until a restart ({@link ConfigLoader#restartRequired}).
+ * replaced by the new file's ({@link #merge}): parameters, gate_role, protected_roles, limits and
+ * logging.levels come from the file; listen, backend, tls, admin, bootstrap, logging.format and
+ * logging.audit_file keep their running values until a restart ({@link ConfigLoader#restartRequired}),
+ * and so does auth: ConfigLoader counts it as live, but the credential source and the service
+ * connection are built once at startup, so a new auth section would be published without being
+ * used. It is reported as needing a restart until the composition root rebuilds them on reload.
  * So {@code config.get()} always describes what the process actually does, and nothing that reads
  * a restart-only setting later (a reconnect, a new listener) picks up a value that was never
  * applied.
@@ -60,6 +64,8 @@ public final class ConfigReloader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(2);
     private static final long SETTLE_MILLIS = 200;
+    /** Live for ConfigLoader, but nothing rebuilds what they configure yet (see the class comment). */
+    static final List<String> APPLIED_AT_STARTUP_ONLY = List.of("auth");
 
     /** What a reload did. {@code published} is the config in force afterwards. */
     public record Result(Reload outcome, PwgateConfig published, List<String> appliedKeys, List<String> restartKeys,
@@ -165,8 +171,15 @@ public final class ConfigReloader implements AutoCloseable {
             metrics.reloaded(Reload.ERROR);
             return new Result(Reload.ERROR, running, List.of(), List.of(), List.of(e.toString()));
         }
-        List<String> restart = ConfigLoader.restartRequired(running, loaded);
-        List<String> live = ConfigLoader.changedLive(running, loaded);
+        List<String> restart = new ArrayList<>(ConfigLoader.restartRequired(running, loaded));
+        List<String> live = new ArrayList<>(ConfigLoader.changedLive(running, loaded));
+        for (String key : APPLIED_AT_STARTUP_ONLY) {
+            if (live.remove(key)) {
+                restart.add(key);
+            }
+        }
+        restart = List.copyOf(restart);
+        live = List.copyOf(live);
         if (!restart.isEmpty()) {
             log.warn("config reload ({}): {} changed and needs a restart; not applied, the running values stay",
                     trigger, String.join(", ", restart));
@@ -200,7 +213,7 @@ public final class ConfigReloader implements AutoCloseable {
         return new PwgateConfig(
                 running.listen(),
                 running.backend(),
-                loaded.auth(),
+                running.auth(),
                 loaded.limits(),
                 loaded.parameters(),
                 loaded.gateRole(),

@@ -168,6 +168,16 @@ class ConfigReloaderTest {
     }
 
     @Test
+    void anAuthChangeIsReportedAsNeedingARestart() throws Exception {
+        Files.writeString(file, yaml(6432, "1", 5, "").replace("auth_user: pwgate_auth", "auth_user: other_auth"));
+        ConfigReloader.Result r = reloader.reloadNow();
+        assertEquals(List.of("parameters"), r.appliedKeys());
+        assertEquals(List.of("auth"), r.restartKeys());
+        assertEquals(java.util.Optional.of("pwgate_auth"), current.get().auth().authUser());
+        assertTrue(current.get().parameters().restrictPasswordCommands());
+    }
+
+    @Test
     void mergeTakesTheLiveSectionsFromTheFileAndKeepsTheRest() throws Exception {
         PwgateConfig running = current.get();
         PwgateConfig loaded = ConfigLoader.parse(yaml(9999, "1", 3, """
@@ -189,7 +199,7 @@ class ConfigReloaderTest {
         assertEquals(loaded.gateRole(), merged.gateRole());
         assertEquals(loaded.protectedRoles(), merged.protectedRoles());
         assertEquals(loaded.limits(), merged.limits());
-        assertEquals(loaded.auth(), merged.auth());
+        assertEquals(running.auth(), merged.auth(), "the credential source is built at startup");
         assertEquals(List.of(), ConfigLoader.restartRequired(running, merged), "nothing needing a restart is published");
         assertEquals(running, ConfigReloader.merge(running, running));
     }
