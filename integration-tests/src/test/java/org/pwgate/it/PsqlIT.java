@@ -85,4 +85,20 @@ class PsqlIT {
             assertTrue(rs.getString(1).startsWith("md5"));
         }
     }
+
+    @Test
+    void theMasterUserChangesAnotherBootstrapUsersPasswordWithBackslashPassword() throws Exception {
+        Psql master = pwgate.psql(PwgateHarness.MASTER, PwgateHarness.MASTER_PASSWORD);
+        try {
+            Psql.Result r = master.run("\\password app\nchanged-by-master\nchanged-by-master\n", Map.of());
+            assertEquals(0, r.exitCode(), r.all());
+            try (Connection c = pwgate.connect(PwgateHarness.APP, "changed-by-master")) {
+                assertTrue(c.isValid(2));
+            }
+        } finally {
+            // Back to the harness password, for the other tests of this class.
+            Psql.Result reset = master.command("ALTER ROLE app PASSWORD '" + PwgateHarness.md5(PwgateHarness.APP_PASSWORD, "app") + "'");
+            assertEquals(0, reset.exitCode(), reset.all());
+        }
+    }
 }

@@ -20,8 +20,13 @@ import org.pwgate.config.Secret;
  *   gate role (rds_password) NOLOGIN; rds_superuser NOLOGIN; GRANT gate role TO rds_superuser
  *   master user: LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE NOREPLICATION VALID UNTIL 'infinity',
  *                its md5 password, GRANT rds_superuser TO master
- *   each bootstrap user: created if missing, then its attributes, password and memberships (re)applied
+ *   each bootstrap user: created if missing, then its attributes, password and memberships (re)applied;
+ *                        on PostgreSQL 16+ the master user gets ADMIN OPTION on it (not superusers)
  * </pre>
+ *
+ * The ADMIN OPTION is what PostgreSQL 16+ gives a CREATEROLE role on the roles it creates itself
+ * (with INHERIT FALSE, SET FALSE): without it the master user could not change the password of a
+ * user that the bootstrap, not the master, created.
  *
  * Statements are built with quoted identifiers and literals (utility statements take no
  * parameters) and are never logged: they carry password hashes.
@@ -53,12 +58,34 @@ public final class RoleBootstrap {
             setPassword(master, b.masterPassword());
             grant(RDS_SUPERUSER, master);
         }
+        boolean adminOptionNeeded = b.masterUser().isPresent() && serverVersionNum() >= 160000;
         for (BootstrapUser u : b.users()) {
             ensureRole(u.name(), u.attributes());
             setPassword(u.name(), u.password());
             for (String role : u.memberOf()) {
                 grant(role, u.name());
             }
+            if (adminOptionNeeded && !u.name().equals(b.masterUser().get())) {
+                grantAdminOption(u.name(), b.masterUser().get());
+            }
+        }
+    }
+
+    int serverVersionNum() throws BootstrapException {
+        List<List<Optional<String>>> rows = query("SELECT pg_catalog.current_setting('server_version_num')", List.of(),
+                "read the server version");
+        return Integer.parseInt(rows.get(0).get(0).orElse("0"));
+    }
+
+    /** PostgreSQL 16+: lets {@code master} administer {@code role} without becoming it (skipped for superusers). */
+    void grantAdminOption(String role, String master) throws BootstrapException {
+        boolean skip = !query("SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = $1 AND (r.rolsuper OR EXISTS ("
+                + "SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles u ON u.oid = m.member"
+                + " WHERE m.roleid = r.oid AND u.rolname = $2 AND m.admin_option))", List.of(role, master),
+                "look up the admin option on " + role).isEmpty();
+        if (!skip) {
+            execute("GRANT " + ident(role) + " TO " + ident(master) + " WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
+                    "give " + master + " the admin option on " + role);
         }
     }
 
