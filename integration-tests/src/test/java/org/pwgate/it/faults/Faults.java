@@ -23,9 +23,9 @@ final class Faults {
     }
 
     /** Waits until the count matches; fails with the last count after {@code timeoutMs}. */
-    static void awaitBackendCount(PwgateHarness pwgate, String where, int expected, long timeoutMs) throws Exception {
+    static long awaitBackendCount(PwgateHarness pwgate, String where, int expected, long timeoutMs) throws Exception {
         try (Connection a = pwgate.admin()) {
-            awaitBackendCount(a, where, expected, timeoutMs);
+            return awaitBackendCount(a, where, expected, timeoutMs);
         }
     }
 

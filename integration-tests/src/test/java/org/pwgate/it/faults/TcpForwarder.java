@@ -1,0 +1,126 @@
+package org.pwgate.it.faults;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+
+/**
+ * A TCP relay on 127.0.0.1 between pwgate and a backend, for faults a real PostgreSQL will not
+ * produce on demand: accepting connections but relaying only after a delay (or never), and
+ * keeping a fixed port while the PostgreSQL behind it restarts on another one. {@link #unbind()}
+ * closes the listening socket, so that connects are refused as they are while PostgreSQL is down.
+ */
+final class TcpForwarder implements AutoCloseable {
+    private final int port;
+    private final Supplier<InetSocketAddress> target;
+    private final long relayDelayMs;
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private volatile ServerSocket server;
+
+    /** {@code relayDelayMs}: how long an accepted connection waits before relaying; negative: never. */
+    TcpForwarder(int port, Supplier<InetSocketAddress> target, long relayDelayMs) throws IOException {
+        this.target = target;
+        this.relayDelayMs = relayDelayMs;
+        this.server = bind(port);
+        this.port = server.getLocalPort();
+        startAccepting(server);
+    }
+
+    int port() {
+        return port;
+    }
+
+    private static ServerSocket bind(int port) throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.setReuseAddress(true);
+        s.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 200);
+        return s;
+    }
+
+    private void startAccepting(ServerSocket s) {
+        Thread t = new Thread(() -> {
+            while (!s.isClosed()) {
+                try {
+                    Socket client = s.accept();
+                    sockets.add(client);
+                    Thread relay = new Thread(() -> relay(client), "forwarder-conn");
+                    relay.setDaemon(true);
+                    relay.start();
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        }, "forwarder-accept");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void relay(Socket client) {
+        try {
+            if (relayDelayMs < 0) {
+                return; // hold it open, say nothing, until close()
+            }
+            Thread.sleep(relayDelayMs);
+            Socket upstream = new Socket();
+            sockets.add(upstream);
+            upstream.connect(target.get(), 2000);
+            pump(client, upstream);
+            pump(upstream, client);
+        } catch (IOException | InterruptedException e) {
+            closeQuietly(client);
+        }
+    }
+
+    private void pump(Socket from, Socket to) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[16 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            } catch (IOException ignored) {
+                // one side went away
+            } finally {
+                closeQuietly(from);
+                closeQuietly(to);
+            }
+        }, "forwarder-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Stops listening (connects are refused) and cuts every relayed connection. */
+    void unbind() {
+        closeQuietly(server);
+        sockets.forEach(TcpForwarder::closeQuietly);
+        sockets.clear();
+    }
+
+    /** Listens again on the same port. */
+    void rebind() throws IOException {
+        server = bind(port);
+        startAccepting(server);
+    }
+
+    @Override
+    public void close() {
+        unbind();
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+}
