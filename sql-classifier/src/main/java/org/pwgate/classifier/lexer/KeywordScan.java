@@ -1,5 +1,9 @@
 package org.pwgate.classifier.lexer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * The fast path: can these bytes start or embed a restricted statement at all?
  *
@@ -20,7 +24,7 @@ package org.pwgate.classifier.lexer;
  * {@code U&} therefore answers "maybe". With settings and standard_conforming_strings on, a
  * backslash only matters when an E-string prefix ({@code e'}/{@code E'}) occurs somewhere.
  *
- * <p>Allocation-free; one pass over the bytes.
+ * <p>Allocation-free; one pass over the bytes, eight at a time where nothing can start.
  */
 public final class KeywordScan {
     private KeywordScan() {}
@@ -58,12 +62,87 @@ public final class KeywordScan {
     private static final int START_WORDS = 1;
 
     /**
-     * Scans runs of identifier bytes ([A-Za-z0-9_$] and >= 0x80). A keyword must end a run (it is
-     * followed by a non-identifier byte) and start it, or follow a digit or '$' inside it (a number
-     * or a lone '$' ends before an identifier in some versions), so only a few suffixes of each run
-     * need a look.
+     * Every word of ROLE_WORDS holds an 'r' (role, user, group, grant, revoke, rename, password)
+     * or a 'v' (valid); every word of START_WORDS holds an 'r' or a 't' (comment). One compare per
+     * byte finds both letters in either case: b | 0x24 is 0x76 exactly for r, v, R and V, and
+     * b | 0x26 is 0x76 exactly for p, r, t, v, P, R, T and V.
+     */
+    private static final int ROLE_FOLD = 0x24;
+    private static final int START_FOLD = 0x26;
+    private static final int LETTER = 0x76;
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long CASE = 0x2020202020202020L;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Finds candidate bytes eight at a time and looks closely only around them: a keyword is a
+     * whole token, so its run holds the keyword's candidate letter; a U&amp; holds an '&amp;'; a
+     * backslash is itself a candidate. The answer is the same as {@link #exactScan}'s, which a
+     * test checks on random and vocabulary input.
      */
     private static int scan(byte[] b, int off, int len, boolean backslashCounts, int words) {
+        int end = off + len;
+        int fold = words == ROLE_WORDS ? ROLE_FOLD : START_FOLD;
+        long foldAll = fold * ONES;
+        boolean backslash = false;
+        int i = off;
+        while (i < end) {
+            int p;
+            if (end - i >= 8) {
+                long w = (long) LONGS.get(b, i);
+                long l = (w | foldAll) ^ (LETTER * ONES);
+                long k = w ^ ('\\' * ONES);
+                long a = w ^ ('&' * ONES);
+                // (v - 1) & ~v has the high bit of each zero byte set (borrows aside), for three v at once.
+                long hits = (((l - ONES) & ~l) | ((k - ONES) & ~k) | ((a - ONES) & ~a)) & HIGHS;
+                if (hits == 0) {
+                    i += 8;
+                    continue;
+                }
+                // The lowest flagged byte is exact; flags above it may be borrows, which only cost a look.
+                p = i + (Long.numberOfTrailingZeros(hits) >>> 3);
+            } else {
+                p = i;
+            }
+            int c = b[p];
+            if ((c | fold) == LETTER) {
+                // A keyword would end the run: find the end, then compare the words ending there.
+                int e = p + 1;
+                while (e < end && isIdent(b[e])) {
+                    e++;
+                }
+                if (e >= 8 ? endsWithWord(b, off, e, words) : exactRunAt(b, off, p, e, words)) {
+                    return FOUND;
+                }
+                i = e;
+            } else if (c == '\\') {
+                if (backslashCounts) {
+                    return FOUND;
+                }
+                backslash = true;
+                i = p + 1;
+            } else if (c == '&' && p > off && (b[p - 1] | 0x20) == 'u') {
+                return FOUND;
+            } else {
+                i = p + 1;
+            }
+        }
+        return backslash ? BACKSLASH_SEEN : NONE;
+    }
+
+    private static boolean runMatches(byte[] b, int s, int e, boolean inner, int words) {
+        int n = e - s;
+        return n >= 4 && (inner ? run(b, s, e, words) : n <= 8 && word(b, s, n, words));
+    }
+
+    /**
+     * The reference scan, byte by byte over runs of identifier bytes ([A-Za-z0-9_$] and >= 0x80).
+     * A keyword must end a run (it is followed by a non-identifier byte) and start it, or follow a
+     * digit or '$' inside it (a number or a lone '$' ends before an identifier in some versions),
+     * so only a few suffixes of each run need a look. Kept for the equivalence test.
+     */
+    static int exactScan(byte[] b, int off, int len, boolean backslashCounts, int words) {
         int end = off + len;
         boolean backslash = false;
         int i = off;
@@ -71,13 +150,12 @@ public final class KeywordScan {
             int c = b[i];
             if (isIdent(c)) {
                 int s = i;
-                boolean inner = false; // a digit or '$' inside the run: a keyword may start after it
+                boolean inner = false;
                 do {
                     inner |= c >= 0 && c < 64;
                     i++;
                 } while (i < end && isIdent(c = b[i]));
-                int n = i - s;
-                if (n >= 4 && (inner ? run(b, s, i, words) : n <= 8 && word(b, s, n, words))) {
+                if (runMatches(b, s, i, inner, words)) {
                     return FOUND;
                 }
                 if (i < end && b[i] == '&' && i - s == 1 && (b[s] | 0x20) == 'u') {
@@ -96,6 +174,15 @@ public final class KeywordScan {
             i++;
         }
         return backslash ? BACKSLASH_SEEN : NONE;
+    }
+
+    /** For the equivalence test: scan and exactScan with the same arguments. */
+    static int scanForTest(byte[] b, int off, int len, boolean backslashCounts, boolean startWords) {
+        return scan(b, off, len, backslashCounts, startWords ? START_WORDS : ROLE_WORDS);
+    }
+
+    static int exactScanForTest(byte[] b, int off, int len, boolean backslashCounts, boolean startWords) {
+        return exactScan(b, off, len, backslashCounts, startWords ? START_WORDS : ROLE_WORDS);
     }
 
     /** Identifier bytes 0..63 ('$', '0'-'9') and 64..127 ('A'-'Z', '_', 'a'-'z') as bit sets. */
@@ -126,6 +213,73 @@ public final class KeywordScan {
         }
         return false;
     }
+
+    /**
+     * Does a word end at e, start at off or after a byte that is not a letter, '_' or >= 0x80, and
+     * lie within [off, e)? The same as {@link #run} over the run that ends at e (a match is all
+     * letters, so it lies inside the run). The last eight bytes (e >= 8) are one long, so each
+     * word is a compare of its top bytes against the packed word; OR-ing 0x20 folds case, and
+     * b | 0x20 equals a lower-case letter only for that letter in either case.
+     */
+    private static boolean endsWithWord(byte[] b, int off, int e, int words) {
+        long t = (long) LONGS.get(b, e - 8) | CASE;
+        int room = e - off;
+        if (words == ROLE_WORDS) {
+            long k4 = t >>> 32;
+            long k5 = t >>> 24;
+            long k6 = t >>> 16;
+            return (room >= 4 && (k4 == P_ROLE || k4 == P_USER) && leftEdge(b, off, e - 4))
+                    || (room >= 5 && (k5 == P_GROUP || k5 == P_GRANT || k5 == P_VALID) && leftEdge(b, off, e - 5))
+                    || (room >= 6 && (k6 == P_REVOKE || k6 == P_RENAME) && leftEdge(b, off, e - 6))
+                    || (room >= 8 && t == P_PASSWORD && leftEdge(b, off, e - 8));
+        }
+        long k4 = t >>> 32;
+        long k5 = t >>> 24;
+        long k6 = t >>> 16;
+        long k7 = t >>> 8;
+        return (room >= 4 && k4 == P_DROP && leftEdge(b, off, e - 4))
+                || (room >= 5 && (k5 == P_ALTER || k5 == P_GRANT) && leftEdge(b, off, e - 5))
+                || (room >= 6 && (k6 == P_CREATE || k6 == P_REVOKE) && leftEdge(b, off, e - 6))
+                || (room >= 7 && k7 == P_COMMENT && leftEdge(b, off, e - 7))
+                || (room >= 8 && (t == P_SECURITY || t == P_REASSIGN) && leftEdge(b, off, e - 8));
+    }
+
+    /** A keyword may start at q: at the start of the text, or after a byte that does not glue to it. */
+    private static boolean leftEdge(byte[] b, int off, int q) {
+        return q == off || !wordLeft(b[q - 1]);
+    }
+
+    /** Near the array's start: the run through p, found byte by byte, checked as exactScan does. */
+    private static boolean exactRunAt(byte[] b, int off, int p, int e, int words) {
+        int s = p;
+        while (s > off && isIdent(b[s - 1])) {
+            s--;
+        }
+        return e - s >= 4 && run(b, s, e, words);
+    }
+
+    private static long pack(String w) {
+        long k = 0;
+        for (int i = w.length() - 1; i >= 0; i--) {
+            k = (k << 8) | w.charAt(i);
+        }
+        return k;
+    }
+
+    private static final long P_ROLE = pack("role");
+    private static final long P_USER = pack("user");
+    private static final long P_GROUP = pack("group");
+    private static final long P_GRANT = pack("grant");
+    private static final long P_VALID = pack("valid");
+    private static final long P_REVOKE = pack("revoke");
+    private static final long P_RENAME = pack("rename");
+    private static final long P_PASSWORD = pack("password");
+    private static final long P_DROP = pack("drop");
+    private static final long P_ALTER = pack("alter");
+    private static final long P_CREATE = pack("create");
+    private static final long P_COMMENT = pack("comment");
+    private static final long P_SECURITY = pack("security");
+    private static final long P_REASSIGN = pack("reassign");
 
     private static boolean word(byte[] b, int p, int len, int words) {
         return words == ROLE_WORDS ? roleWord(b, p, len) : startWord(b, p, len);
