@@ -27,6 +27,9 @@ import org.pwgate.auth.FailedLoginThrottle;
 import org.pwgate.auth.CredentialSource;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.config.PwgateConfig.AuthSource;
+import org.pwgate.proxy.admin.AdminServer;
+import org.pwgate.proxy.admin.ReadinessCheck;
+import org.pwgate.proxy.admin.ShutdownCoordinator;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.ServiceConnection;
 import org.pwgate.proxy.cancel.CancelForwarder;
@@ -35,8 +38,11 @@ import org.pwgate.proxy.embedded.EmbeddedBackend;
 import org.pwgate.proxy.embedded.EmbeddedBootstrap;
 import org.pwgate.proxy.embedded.RoleBootstrap;
 import org.pwgate.proxy.gate.GateFactory;
+import org.pwgate.proxy.logging.LoggingConfigurator;
+import org.pwgate.proxy.metrics.PwgateMetrics;
 import org.pwgate.proxy.protocol.FrameDecoder;
 import org.pwgate.proxy.protocol.FrameEncoder;
+import org.pwgate.proxy.reload.ConfigReloader;
 import org.pwgate.proxy.startup.LoginThrottle;
 import org.pwgate.proxy.startup.StartupHandler;
 import org.pwgate.proxy.startup.StartupServices;
@@ -51,8 +57,10 @@ import org.slf4j.LoggerFactory;
  * The composition root: builds pwgate's object graph from a config and runs it.
  *
  * <pre>
- *   start(config): [embedded backend + bootstrap] -> credential source -> bind listener
- *   close():       stop accepting -> close sessions -> stop embedded backend
+ *   start(config): logging -> [embedded backend + bootstrap] -> credential source -> TLS -> bind listener
+ *                  -> [admin listener] -> [config reloader]
+ *   close():       stop reloading -> drain (stop accepting, let queries finish within drain_time, end the
+ *                  rest with 57P01) -> close sessions -> stop embedded backend
  * </pre>
  *
  * Client pipeline: [tlsNegotiation, removed once decided] -> frames (FrameDecoder) -> frameEncoder ->
@@ -75,12 +83,18 @@ public final class ProxyServer implements AutoCloseable {
     private final CredentialSource credentials;
     private final Optional<ServerTls> serverTls;
     private final java.util.concurrent.ScheduledExecutorService tlsWatch;
+    private final PwgateMetrics metrics;
+    private final ShutdownCoordinator shutdown;
+    private final Optional<AdminServer> admin;
+    private final Optional<ConfigReloader> reloader;
     private boolean closed;
 
     private ProxyServer(AtomicReference<PwgateConfig> config, EventLoopGroup group, Channel listener, ChannelGroup clients,
                         Optional<EmbeddedBackend> embedded, InetSocketAddress backendAddress,
                         Optional<ServiceConnection> service, CredentialSource credentials,
-                        Optional<ServerTls> serverTls, java.util.concurrent.ScheduledExecutorService tlsWatch) {
+                        Optional<ServerTls> serverTls, java.util.concurrent.ScheduledExecutorService tlsWatch,
+                        PwgateMetrics metrics, ShutdownCoordinator shutdown, Optional<AdminServer> admin,
+                        Optional<ConfigReloader> reloader) {
         this.config = config;
         this.group = group;
         this.listener = listener;
@@ -91,10 +105,19 @@ public final class ProxyServer implements AutoCloseable {
         this.credentials = credentials;
         this.serverTls = serverTls;
         this.tlsWatch = tlsWatch;
+        this.metrics = metrics;
+        this.shutdown = shutdown;
+        this.admin = admin;
+        this.reloader = reloader;
     }
 
     /** Starts everything the config asks for; {@code listen.port: 0} binds an ephemeral port. */
     public static ProxyServer start(PwgateConfig config) throws Exception {
+        Optional<LoggingConfigurator> logging = LoggingConfigurator.forProcess();
+        logging.ifPresent(l -> l.apply(config.logging()));
+        PwgateMetrics metrics = new PwgateMetrics();
+        ShutdownCoordinator shutdown = new ShutdownCoordinator();
+        FailedLoginThrottle failedLogins = new FailedLoginThrottle(config.limits().throttle());
         Transport transport = Transport.detect();
         log.info("transport: {}", transport.name());
         EmbeddedBackend embedded = null;
@@ -102,6 +125,8 @@ public final class ProxyServer implements AutoCloseable {
         ServiceConnection service = null;
         CredentialSource credentials = null;
         java.util.concurrent.ScheduledExecutorService tlsWatch = null;
+        AdminServer admin = null;
+        ConfigReloader reloader = null;
         try {
             InetSocketAddress backendAddress;
             Optional<PwgateConfig.Embedded> embeddedConfig = config.backend().embedded();
@@ -110,7 +135,7 @@ public final class ProxyServer implements AutoCloseable {
                 if (dataDir.isPresent()) {
                     EmbeddedBootstrap.prepareRestart(dataDir.get());
                 }
-                embedded = EmbeddedBackend.start(embeddedConfig.get().version(), dataDir, Map.of());
+                embedded = EmbeddedBackend.start(embeddedConfig.get().version(), dataDir, Map.of(), false);
                 backendAddress = new InetSocketAddress(embedded.host(), embedded.port());
             } else {
                 backendAddress = new InetSocketAddress(config.backend().host(), config.backend().port());
@@ -174,14 +199,29 @@ public final class ProxyServer implements AutoCloseable {
             SecureRandom random = new SecureRandom();
             StartupServices services = new StartupServices(current::get, credentials, new ClientAuthenticator(random),
                     connector, new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
-                    new GateFactory(current::get), throttle(new FailedLoginThrottle(config.limits().throttle())),
-                    Clock.systemUTC(), serverTls);
+                    new GateFactory(current::get, metrics), throttle(failedLogins),
+                    Clock.systemUTC(), metrics, shutdown, serverTls);
             Channel listener = bind(transport, group, config, services, clients);
+            if (config.admin().isPresent()) {
+                admin = AdminServer.start(config.admin().get(), transport, group, metrics,
+                        new ReadinessCheck(transport, group, backendAddress, config.backend().connectTimeout(), credentials));
+            }
+            if (config.source().isPresent()) {
+                reloader = new ConfigReloader(config.source().get(), current, failedLogins, logging.orElse(null), metrics)
+                        .start();
+            }
             ProxyServer server = new ProxyServer(current, group, listener, clients, Optional.ofNullable(embedded),
-                    backendAddress, Optional.ofNullable(service), credentials, serverTls, tlsWatch);
+                    backendAddress, Optional.ofNullable(service), credentials, serverTls, tlsWatch, metrics, shutdown,
+                    Optional.ofNullable(admin), Optional.ofNullable(reloader));
             server.logConnectHints();
             return server;
         } catch (Exception | Error e) {
+            if (reloader != null) {
+                reloader.close();
+            }
+            if (admin != null) {
+                admin.close();
+            }
             if (tlsWatch != null) {
                 tlsWatch.shutdownNow();
             }
@@ -197,6 +237,7 @@ public final class ProxyServer implements AutoCloseable {
             if (embedded != null) {
                 embedded.close();
             }
+            metrics.close();
             throw e;
         }
     }
@@ -241,7 +282,11 @@ public final class ProxyServer implements AutoCloseable {
                         // Counted at accept, released at close; the refusal itself waits for the
                         // StartupMessage, as PostgreSQL's does, so that SSLRequest still gets its 'N'.
                         boolean over = open.incrementAndGet() > now.limits().maxClientConnections();
-                        ch.closeFuture().addListener(f -> open.decrementAndGet());
+                        services.metrics().clientAccepted();
+                        ch.closeFuture().addListener(f -> {
+                            open.decrementAndGet();
+                            services.metrics().clientClosed();
+                        });
                         clients.add(ch);
                         long id = connectionIds.incrementAndGet();
                         FrameDecoder decoder = FrameDecoder.forClient(now.limits().maxMessageSize());
@@ -281,6 +326,16 @@ public final class ProxyServer implements AutoCloseable {
         return embedded;
     }
 
+    /** pwgate's meters (also served on the admin listener's /metrics). */
+    public PwgateMetrics metrics() {
+        return metrics;
+    }
+
+    /** The admin HTTP listener's address, when one is configured. */
+    public Optional<InetSocketAddress> adminAddress() {
+        return admin.map(AdminServer::localAddress);
+    }
+
     /** Re-reads the client-side certificate and key now (SIGHUP); false when a new file was broken. */
     public boolean reloadTls() {
         return serverTls.map(ServerTls::reload).orElse(true);
@@ -297,6 +352,16 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         closed = true;
+        reloader.ifPresent(ConfigReloader::close);
+        try {
+            shutdown.drain(config.get().limits().drainTime(), () -> {
+                admin.ifPresent(AdminServer::startDraining);
+                listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        admin.ifPresent(AdminServer::close);
         listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         if (tlsWatch != null) {
             tlsWatch.shutdownNow();
@@ -306,6 +371,7 @@ public final class ProxyServer implements AutoCloseable {
         service.ifPresent(ServiceConnection::close);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
         embedded.ifPresent(EmbeddedBackend::close);
+        metrics.close();
         log.info("pwgate stopped");
     }
 }

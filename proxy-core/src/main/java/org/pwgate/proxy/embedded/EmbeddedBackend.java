@@ -42,11 +42,21 @@ public final class EmbeddedBackend implements AutoCloseable {
      */
     public static EmbeddedBackend start(String major, Optional<Path> dataDirectory, Map<String, String> serverConfig)
             throws IOException {
+        return start(major, dataDirectory, serverConfig, true);
+    }
+
+    /**
+     * As {@link #start(String, Optional, Map)}; {@code stopOnJvmExit} false leaves stopping to the
+     * caller, as pwgate's own shutdown does: it drains sessions first, and a JVM hook stopping
+     * PostgreSQL at the same moment would cut them off.
+     */
+    public static EmbeddedBackend start(String major, Optional<Path> dataDirectory, Map<String, String> serverConfig,
+                                        boolean stopOnJvmExit) throws IOException {
         PostgresBinaries binaries = PostgresBinaries.find(major);
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setPgBinaryResolver(binaries)
                 .setPGStartupWait(Duration.ofSeconds(60))
-                .setRegisterShutdownHook(true)
+                .setRegisterShutdownHook(stopOnJvmExit)
                 .setServerConfig("listen_addresses", "127.0.0.1")
                 .setServerConfig("password_encryption", "md5");
         serverConfig.forEach(builder::setServerConfig);

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Collection;
 import org.pwgate.proxy.session.SessionState;
+import org.pwgate.proxy.metrics.PwgateMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,17 +33,29 @@ final class AuditLog {
 
     private final Logger log;
     private final Clock clock;
+    private final PwgateMetrics metrics;
 
-    AuditLog(Clock clock) {
-        this(LoggerFactory.getLogger(LOGGER), clock);
+    AuditLog(Clock clock, PwgateMetrics metrics) {
+        this(LoggerFactory.getLogger(LOGGER), clock, metrics);
     }
 
-    AuditLog(Logger log, Clock clock) {
+    AuditLog(Logger log, Clock clock, PwgateMetrics metrics) {
         this.log = log;
         this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** A guard statement went to the backend (counted; the verdict is recorded when its answer comes). */
+    void guardInjected() {
+        metrics.guardInjected();
     }
 
     void record(SessionState session, Guarded g, Verdict verdict) {
+        if (verdict != Verdict.SKIPPED) {
+            for (var k : g.analysis().kinds()) {
+                metrics.restricted(k, verdict == Verdict.ALLOWED);
+            }
+        }
         if (!log.isInfoEnabled()) {
             return;
         }

@@ -3,6 +3,7 @@ package org.pwgate.proxy.gate;
 import java.time.Clock;
 import java.util.function.Supplier;
 import org.pwgate.config.PwgateConfig;
+import org.pwgate.proxy.metrics.PwgateMetrics;
 import org.pwgate.proxy.session.SessionState;
 
 /**
@@ -12,10 +13,16 @@ import org.pwgate.proxy.session.SessionState;
  */
 public final class GateFactory {
     private final Supplier<PwgateConfig> config;
-    private final AuditLog audit = new AuditLog(Clock.systemUTC());
+    private final AuditLog audit;
 
+    /** With meters of its own (for tests that do not look at them). */
     public GateFactory(Supplier<PwgateConfig> config) {
+        this(config, new PwgateMetrics());
+    }
+
+    public GateFactory(Supplier<PwgateConfig> config, PwgateMetrics metrics) {
         this.config = config;
+        this.audit = new AuditLog(Clock.systemUTC(), metrics);
     }
 
     /**

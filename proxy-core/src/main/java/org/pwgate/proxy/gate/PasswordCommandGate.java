@@ -261,6 +261,7 @@ final class PasswordCommandGate implements SessionGate {
 
     private void injectGuard(Guarded g, PwgateConfig cfg, ByteBufAllocator alloc, Consumer<Frame> out) {
         String sql = GuardSql.forDecision(g.decision(), cfg.gateRole());
+        audit.guardInjected();
         // Reserved names only: the unnamed statement and portal belong to the client.
         out.accept(GateWire.close(alloc, (byte) 'P', GUARD_NAME));
         queue.push((byte) (ResponseQueue.CLOSE | ResponseQueue.INJECTED), null);
@@ -734,6 +735,7 @@ final class PasswordCommandGate implements SessionGate {
             int pos = at.get(g);
             out.writeBytes(text, off + prev, pos - prev);
             out.writeCharSequence(GuardSql.forDecision(guards.get(g).decision(), cfg.gateRole()), StandardCharsets.US_ASCII);
+            audit.guardInjected();
             out.writeCharSequence("; ", StandardCharsets.US_ASCII);
             prev = pos;
         }

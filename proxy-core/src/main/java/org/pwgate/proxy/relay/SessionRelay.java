@@ -12,6 +12,8 @@ import java.util.function.Consumer;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.BackendSession;
 import org.pwgate.proxy.gate.SessionGate;
+import org.pwgate.proxy.metrics.PwgateMetrics;
+import org.pwgate.proxy.metrics.QueryTracker;
 import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.BackendMessage;
 import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
@@ -52,18 +54,40 @@ public final class SessionRelay {
     private final Runnable onEnd;
     private final Consumer<Frame> toBackend;
     private final Consumer<Frame> toClient;
+    private final PwgateMetrics metrics;
+    private final QueryTracker tracker;
     private boolean backendSentFatal;
     private boolean ended;
 
-    public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate, Runnable onEnd) {
+    public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
+                        PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
         this.connId = connId;
         this.client = client;
         this.backend = backend;
         this.state = state;
         this.gate = gate;
+        this.metrics = metrics;
+        this.tracker = tracker;
         this.onEnd = onEnd;
         this.toBackend = f -> backend.write(f, backend.voidPromise());
-        this.toClient = f -> client.write(f, client.voidPromise());
+        // Counted after the gate: what the client really receives.
+        this.toClient = f -> {
+            metrics.addBytesOut(f.wireLength());
+            if (f.tag() == Tag.READY_FOR_QUERY && f.body().isReadable()) {
+                tracker.readyForQuery(f.body().getByte(f.body().readerIndex()));
+            }
+            client.write(f, client.voidPromise());
+        };
+    }
+
+    /** Ends the session with {@code error}, e.g. 57P01 at shutdown (any thread). */
+    public void terminate(ErrorResponse error) {
+        client.eventLoop().execute(() -> {
+            if (client.isActive()) {
+                writeErrorAndClose(client, error);
+            }
+            backend.close();
+        });
     }
 
     /**
@@ -95,6 +119,10 @@ public final class SessionRelay {
 
     private void onClientFrame(Frame frame) {
         boolean terminate = frame.tag() == Tag.TERMINATE;
+        metrics.addBytesIn(frame.wireLength());
+        if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
+            tracker.requestSent();
+        }
         gate.onClientFrame(frame, toBackend);
         if (gate.sessionMustEnd()) {
             // Refused on the client's side (a reserved name, a message pwgate cannot account for):

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.pwgate.auth.AuthOutcome;
 import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
+import org.pwgate.proxy.admin.ShutdownCoordinator;
 import org.pwgate.proxy.backend.BackendLoginException;
 import org.pwgate.proxy.backend.BackendSession;
 import org.pwgate.proxy.cancel.CancelRegistry;
@@ -46,6 +47,7 @@ import org.pwgate.proxy.protocol.StartupRequest.GssEncRequest;
 import org.pwgate.proxy.protocol.StartupRequest.SslRequest;
 import org.pwgate.proxy.protocol.StartupRequest.StartupMessage;
 import org.pwgate.proxy.protocol.StartupRequest.UnsupportedProtocol;
+import org.pwgate.proxy.metrics.QueryTracker;
 import org.pwgate.proxy.relay.SessionRelay;
 import org.pwgate.proxy.session.SessionState;
 import org.slf4j.Logger;
@@ -169,6 +171,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
 
     private void onStartupMessage(StartupMessage m) {
         if (overConnectionLimit) {
+            services.metrics().clientRefusedByLimit();
             refuse(ErrorResponse.fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already"),
                     "max_client_connections reached");
             return;
@@ -273,6 +276,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         }
         if (error != null) {
             log.warn("{}: credential lookup for user \"{}\" failed: {}", connId, user, error.toString());
+            services.metrics().authSourceUnavailable();
             refuse(ErrorResponse.fatal(SqlState.CANNOT_CONNECT_NOW, "pwgate cannot verify logins right now"),
                     "credential source unavailable");
             return;
@@ -281,7 +285,11 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         if (outcome instanceof AuthOutcome.Refused refused) {
             log.info("{}: login refused for user \"{}\" from {}: {}", connId, user, ctx.channel().remoteAddress(),
                     refused.reason().name().toLowerCase(Locale.ROOT).replace('_', ' '));
+            services.metrics().authRefused(refused.reason());
             Duration delay = services.throttle().onFailure(user, ctx.channel().remoteAddress());
+            if (delay.compareTo(Duration.ZERO) > 0) {
+                services.metrics().loginThrottled(delay);
+            }
             ErrorResponse refusal = ErrorResponse.fatal(SqlState.INVALID_PASSWORD,
                     ClientAuthenticator.failureMessage(user));
             if (delay.isZero() || delay.isNegative()) {
@@ -293,6 +301,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        services.metrics().authAccepted();
         services.throttle().onSuccess(user, ctx.channel().remoteAddress());
         state = State.CONNECTING_BACKEND;
         pendingBackend = services.backend().connect(ctx.channel().eventLoop(), user, database, backendParameters,
@@ -336,11 +345,27 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         write(new ReadyForQuery(backend.transactionStatus()));
         log.info("{}: session started for user \"{}\" database \"{}\" from {}", connId, user, database,
                 ctx.channel().remoteAddress());
-        SessionRelay relay = new SessionRelay(connId, ctx.channel(), backend.channel(),
-                session, services.gates().forSession(session), () -> {
+        QueryTracker tracker = new QueryTracker(services.metrics());
+        SessionRelay relay = new SessionRelay(connId, ctx.channel(), backend.channel(), session,
+                services.gates().forSession(session), services.metrics(), tracker, () -> {
                     clientKey.ifPresent(services.cancelRegistry()::unregister);
                     log.info("{}: session ended", connId);
                 });
+        services.metrics().backendOpened();
+        backend.channel().closeFuture().addListener(f -> services.metrics().backendClosed());
+        // Graceful shutdown waits for sessions with a query in flight and ends idle ones with 57P01.
+        ShutdownCoordinator.Registration registration = services.shutdown().register(new ShutdownCoordinator.LiveSession() {
+            @Override
+            public boolean isIdle() {
+                return tracker.isIdle();
+            }
+
+            @Override
+            public void terminate(ErrorResponse error) {
+                relay.terminate(error);
+            }
+        });
+        ctx.channel().closeFuture().addListener(f -> registration.close());
         List<Frame> handOver = new ArrayList<>(pending);
         pending.clear();
         ctx.pipeline().remove(this);

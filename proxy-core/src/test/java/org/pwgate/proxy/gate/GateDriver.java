@@ -39,7 +39,8 @@ final class GateDriver implements AutoCloseable {
     GateDriver(boolean restrict) {
         restrict(restrict);
         gate = new PasswordCommandGate(config::get, session, classifier,
-                new AuditLog(Clock.fixed(Instant.parse("2025-01-02T03:04:05Z"), ZoneOffset.UTC)));
+                new AuditLog(Clock.fixed(Instant.parse("2025-01-02T03:04:05Z"), ZoneOffset.UTC),
+                        new org.pwgate.proxy.metrics.PwgateMetrics()));
     }
 
     void restrict(boolean on) {
