@@ -32,29 +32,41 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      */
     public static final long BACKEND_MAX_MESSAGE = (1L << 30) + 1024 * 1024;
 
-    /** Frames at least this big get their whole size reserved at once (see {@link #cumulateLargeFrame}). */
+    /**
+     * Cap for a client's messages until it has authenticated: a PasswordMessage, or anything it
+     * pipelines behind one. PostgreSQL allows authentication packets up to 64 KiB as well; without
+     * this cap a client that never logs in could make pwgate buffer limits.max_message_size.
+     */
+    public static final long MAX_UNAUTHENTICATED_MESSAGE = 65_536;
+
+    /** Frames at least this big grow their buffer geometrically (see {@link #cumulateLargeFrame}). */
     static final int LARGE_FRAME = 1 << 20;
 
     private enum Mode { STARTUP, TAGGED, FAILED }
 
     private Mode mode;
-    private final long maxMessageSize;
+    private final long configuredMaxMessageSize;
+    private long maxMessageSize;
     /** Wire size of the large frame whose head is at the start of the cumulation, 0 when none. */
     private int pendingLargeFrame;
 
-    private FrameDecoder(Mode mode, long maxMessageSize) {
+    private FrameDecoder(Mode mode, long maxMessageSize, long initialMaxMessageSize) {
         this.mode = mode;
-        this.maxMessageSize = maxMessageSize;
+        this.configuredMaxMessageSize = maxMessageSize;
+        this.maxMessageSize = initialMaxMessageSize;
         setCumulator(this::cumulateLargeFrame);
     }
 
     /**
      * Netty's merge cumulator grows its buffer in 4 MiB steps, copying everything read so far at
      * each step: a 100 MB DataRow would be copied about 25 times. Once the header of a large frame
-     * has been seen, the buffer is grown once to the frame's whole size instead.
+     * has been seen, the buffer at least doubles at each step instead, up to the frame's size. It
+     * never reserves more than twice what has actually arrived, so a header that announces a big
+     * message costs nothing until its bytes come.
      */
     private ByteBuf cumulateLargeFrame(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
-        int needed = Math.max(pendingLargeFrame, cumulation.readableBytes() + in.readableBytes());
+        long received = (long) cumulation.readableBytes() + in.readableBytes();
+        int needed = (int) Math.max(received, Math.min(pendingLargeFrame, 2 * received));
         if (pendingLargeFrame == 0 || cumulation.refCnt() != 1 || cumulation.isReadOnly()
                 || cumulation.writableBytes() >= in.readableBytes()) {
             return MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
@@ -74,12 +86,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     /** For a client connection: startup packets first, then tagged messages of at most {@code maxMessageSize} body bytes. */
     public static FrameDecoder forClient(long maxMessageSize) {
-        return new FrameDecoder(Mode.STARTUP, maxMessageSize);
+        return new FrameDecoder(Mode.STARTUP, maxMessageSize, Math.min(maxMessageSize, MAX_UNAUTHENTICATED_MESSAGE));
     }
 
     /** For a connection to the backend: tagged messages from the first byte. */
     public static FrameDecoder forBackend() {
-        return new FrameDecoder(Mode.TAGGED, BACKEND_MAX_MESSAGE);
+        return new FrameDecoder(Mode.TAGGED, BACKEND_MAX_MESSAGE, BACKEND_MAX_MESSAGE);
+    }
+
+    /** The client has proved who it is: from now on its messages may be as big as configured. */
+    public void authenticated() {
+        maxMessageSize = configuredMaxMessageSize;
     }
 
     /** The startup phase is over: from the next byte on, messages are tagged. */

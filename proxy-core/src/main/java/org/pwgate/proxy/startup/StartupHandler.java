@@ -302,6 +302,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         services.metrics().authAccepted();
+        decoder.authenticated();
         services.throttle().onSuccess(user, ctx.channel().remoteAddress());
         state = State.CONNECTING_BACKEND;
         pendingBackend = services.backend().connect(ctx.channel().eventLoop(), user, database, backendParameters,

@@ -106,6 +106,62 @@ class FrameDecoderTest {
     }
 
     @Test
+    void beforeAuthenticationClientMessagesAreCappedAt64KiB() {
+        FrameDecoder decoder = FrameDecoder.forClient(64L * 1024 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        decoder.expectTagged();
+        ch.writeInbound(Unpooled.buffer(5).writeByte('p').writeInt(200 * 1024 * 1024 + 4));
+        ProtocolViolation v = ch.readInbound();
+        assertTrue(v.message().contains("exceeds the limit of 65536 bytes"), v.message());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void afterAuthenticationTheConfiguredLimitApplies() {
+        FrameDecoder decoder = FrameDecoder.forClient(64L * 1024 * 1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        decoder.expectTagged();
+        decoder.authenticated();
+        ch.writeInbound(Unpooled.buffer(5).writeByte('B').writeInt(1024 * 1024 + 4));
+        assertNull(ch.readInbound(), "waits for the body instead of refusing it");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void anAnnouncedSizeIsNotReservedBeforeItsBytesArrive() {
+        // Records the largest buffer the decoder asks for.
+        int[] largest = {0};
+        io.netty.buffer.ByteBufAllocator recording = new io.netty.buffer.AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                largest[0] = Math.max(largest[0], initialCapacity);
+                return io.netty.buffer.UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                return newHeapBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        };
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setAllocator(recording);
+        ch.pipeline().addLast(FrameDecoder.forBackend());
+        int size = 512 * 1024 * 1024;
+        ch.writeInbound(Unpooled.buffer(5).writeByte('D').writeInt(size + 4));
+        for (int i = 0; i < 4; i++) {
+            ch.writeInbound(Unpooled.wrappedBuffer(new byte[256 * 1024]));
+        }
+        assertNull(ch.readInbound());
+        assertTrue(largest[0] <= 2 * (4 * 256 * 1024 + 5), "reserved " + largest[0] + " bytes for 1 MiB received");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void backendFramesAreNotCappedByTheClientLimit() {
         EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
         int size = 200 * 1024 * 1024; // larger than the default client limit of 64 MiB
