@@ -10,11 +10,13 @@ import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.pwgate.proxy.Transport;
 import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
@@ -127,7 +129,14 @@ public final class BackendConnector {
                 ch.writeAndFlush(out);
             });
         });
+        // connect_timeout bounds the whole login, as libpq's does: a backend that accepts the TCP
+        // connection but never answers must not hold the client until auth_timeout.
+        ScheduledFuture<?> loginTimeout = loop.schedule(() -> promise.tryFailure(new BackendLoginException(
+                        ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server: timeout"),
+                        "the backend " + address + " did not complete the login within " + connectTimeout.toMillis() + " ms")),
+                connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
         promise.addListener(f -> {
+            loginTimeout.cancel(false);
             if (!f.isSuccess()) {
                 connect.channel().close();
             }
