@@ -118,6 +118,10 @@ public final class SessionRelay {
     }
 
     private void onClientFrame(Frame frame) {
+        if (ended) {
+            frame.release();
+            return;
+        }
         boolean terminate = frame.tag() == Tag.TERMINATE;
         metrics.addBytesIn(frame.wireLength());
         if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
@@ -138,6 +142,12 @@ public final class SessionRelay {
     }
 
     private void onBackendFrame(Frame frame) {
+        if (ended) {
+            // The client is gone and the gate has let go of its accounting: answers still on the
+            // way from the backend go nowhere.
+            frame.release();
+            return;
+        }
         try {
             if (frame.tag() == Tag.PARAMETER_STATUS) {
                 if (BackendCodec.decode(frame) instanceof BackendMessage.ParameterStatus p) {
@@ -173,6 +183,14 @@ public final class SessionRelay {
         } else {
             log.info("{}: the backend closed the connection unexpectedly", connId);
             writeErrorAndClose(client, ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly"));
+        }
+    }
+
+    /** A bug in pwgate ended the session: the client is told so rather than just cut off. */
+    private void internalError() {
+        if (client.isActive()) {
+            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.INTERNAL_ERROR,
+                    "pwgate ended the session after an internal error (see its log)"));
         }
     }
 
@@ -234,10 +252,11 @@ public final class SessionRelay {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (isDisconnect(cause)) {
                 log.debug("{}: client connection error: {}", connId, cause.toString());
+                client.close();
             } else {
                 log.warn("{}: unexpected error on the client side: {}", connId, cause.toString());
+                internalError();
             }
-            client.close();
             backend.close();
         }
     }
@@ -284,6 +303,7 @@ public final class SessionRelay {
                 log.info("{}: backend connection error: {}", connId, cause.toString());
             } else {
                 log.warn("{}: unexpected error on the backend side: {}", connId, cause.toString());
+                internalError();
             }
             backend.close();
         }
