@@ -18,7 +18,8 @@ import java.util.List;
  * A client connection starts in STARTUP mode; the startup handler calls {@link #expectTagged()}
  * once it has read the StartupMessage (ByteToMessageDecoder hands each decoded packet on before
  * decoding the next, so the switch applies to the very next byte). A backend connection is
- * TAGGED from the start. Bodies are retained slices of the read buffer: no copy. The decoder
+ * TAGGED from the start. Bodies are retained slices of the read buffer: no copy (with the frame's
+ * header just before the reader index; see {@link FrameEncoder}). The decoder
  * never writes: a length that breaks the caps becomes a {@link ProtocolViolation} message for
  * the next handler to answer.
  */
@@ -151,8 +152,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return;
         }
         pendingLargeFrame = 0;
-        in.skipBytes(5);
-        out.add(new Frame(tag, in.readRetainedSlice(length - 4)));
+        // The body is a retained slice of the whole message whose reader index skips the 5-byte
+        // header: the header stays in front of it, so FrameEncoder can pass an untouched frame on
+        // as the bytes that came in, without a copy or a buffer of its own.
+        ByteBuf wire = in.readRetainedSlice(1 + length);
+        out.add(new Frame(tag, wire.readerIndex(5)));
     }
 
     private void fail(ByteBuf in, List<Object> out, String message) {

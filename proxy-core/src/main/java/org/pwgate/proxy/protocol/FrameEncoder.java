@@ -7,9 +7,11 @@ import io.netty.handler.codec.MessageToMessageEncoder;
 import java.util.List;
 
 /**
- * Writes a {@link Frame} back to the wire: tag, length word, body. Small bodies are copied next
- * to their header (one buffer per message keeps small-query traffic cheap); large ones are
- * written as they are, after a 5-byte header, so a 100 MB DataRow is never copied. Plain
+ * Writes a {@link Frame} back to the wire: tag, length word, body. A frame that is passed on as it
+ * came in still has its header in front of its body (FrameDecoder slices it so): then the buffer
+ * itself goes out, from the header on, with no copy and no buffer of its own. Other small bodies
+ * are copied next to their header (one buffer per message keeps small-query traffic cheap); large
+ * ones are written as they are, after a 5-byte header, so a 100 MB DataRow is never copied. Plain
  * ByteBufs pass through untouched. Stateless, hence shared.
  */
 @Sharable
@@ -24,7 +26,10 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
     protected void encode(ChannelHandlerContext ctx, Frame frame, List<Object> out) {
         ByteBuf body = frame.body();
         int size = body.readableBytes();
-        if (size <= COPY_THRESHOLD) {
+        if (hasOwnHeader(frame.tag(), body, size)) {
+            // The five bytes before the body are exactly the header we would write: send them too.
+            out.add(body.readerIndex(body.readerIndex() - 5));
+        } else if (size <= COPY_THRESHOLD) {
             ByteBuf buf = ctx.alloc().ioBuffer(5 + size);
             try {
                 buf.writeByte(frame.tag()).writeInt(4 + size).writeBytes(body, body.readerIndex(), size);
@@ -38,5 +43,14 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
             out.add(header);
             out.add(body);
         }
+    }
+
+    /**
+     * True when {@code body[readerIndex-5, readerIndex)} holds this frame's tag and length word.
+     * Whatever produced the body, writing from there is then byte for byte what the copy would be.
+     */
+    static boolean hasOwnHeader(byte tag, ByteBuf body, int size) {
+        int r = body.readerIndex();
+        return r >= 5 && body.getByte(r - 5) == tag && body.getInt(r - 4) == 4 + size;
     }
 }
