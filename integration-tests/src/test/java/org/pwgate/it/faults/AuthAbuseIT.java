@@ -37,6 +37,13 @@ class AuthAbuseIT {
         NettyLeaks.install();
         try (PwgateHarness pwgate = PwgateHarness.startYaml(PwgateHarness.baseYaml(false).replace(
                 "max_message_size: 256MiB }", "max_message_size: 256MiB, failed_login: { limit: 5, window: 60s, delay: 50ms } }"))) {
+            // The unthrottled answer time: three wrong attempts one after the other, below the limit of 5.
+            long[] baseline = new long[3];
+            for (int i = 0; i < baseline.length; i++) {
+                long t0 = System.nanoTime();
+                assertEquals("28P01", wrongLogin(pwgate.port(), PwgateHarness.APP, null));
+                baseline[i] = (System.nanoTime() - t0) / 1_000_000;
+            }
             ExecutorService pool = Executors.newFixedThreadPool(32);
             AtomicBoolean guessing = new AtomicBoolean(true);
             List<Long> legit = Collections.synchronizedList(new ArrayList<>());
@@ -84,18 +91,24 @@ class AuthAbuseIT {
             for (int i = 0; i < 1000; i++) {
                 assertEquals("28P01", codes[i], "attempt " + i);
             }
-            long firstMedian = median(Arrays.copyOfRange(ms, 0, 5));
+            long firstMedian = median(baseline);
             long lastMedian = median(Arrays.copyOfRange(ms, 800, 1000));
             List<Long> sortedLegit = new ArrayList<>(legit);
             Collections.sort(sortedLegit);
-            System.out.println("throttle: first 5 attempts median " + firstMedian + " ms, last 200 median " + lastMedian
+            System.out.println("throttle: unthrottled attempts median " + firstMedian + " ms, last 200 median " + lastMedian
                     + " ms; legitimate logins from 127.0.0.2: " + sortedLegit.size() + ", median "
                     + sortedLegit.get(sortedLegit.size() / 2) + " ms, worst " + sortedLegit.get(sortedLegit.size() - 1) + " ms");
             assertTrue(lastMedian >= 400, "late wrong attempts answered after a median of " + lastMedian + " ms (cap 500 ms)");
-            assertTrue(lastMedian > 5 * Math.max(1, firstMedian), "first " + firstMedian + " ms, last " + lastMedian + " ms");
+            // Every refusal waits at least StartupHandler's 25 ms floor.
+            assertTrue(lastMedian > 3 * Math.max(1, firstMedian), "first " + firstMedian + " ms, last " + lastMedian + " ms");
             assertTrue(sortedLegit.size() >= 5, "the legitimate user logged in only " + sortedLegit.size() + " times");
-            assertTrue(sortedLegit.get(sortedLegit.size() - 1) < 2000, "a legitimate login took " + sortedLegit);
-            assertTrue(sortedLegit.get(sortedLegit.size() / 2) < 300, "legitimate logins: " + sortedLegit);
+            // Not throttled: the legitimate user's logins stay far below the attacker's throttled
+            // answers (median >= 400 ms). A single worst sample says more about the machine's load
+            // (GC, other processes on 2 cores) than about throttling, so the bound is on p90.
+            long legitMedian = sortedLegit.get(sortedLegit.size() / 2);
+            long legitP90 = sortedLegit.get((int) (sortedLegit.size() * 0.9));
+            assertTrue(legitMedian < 200 && legitMedian * 2 < lastMedian, "legitimate logins: " + sortedLegit);
+            assertTrue(legitP90 < 1000, "legitimate logins: " + sortedLegit);
         }
         NettyLeaks.assertNoLeaks();
     }

@@ -202,6 +202,10 @@ class StartupHandlerTest {
         FrontendCodec.encode(new FrontendMessage.PasswordMessage(Md5.clientResponse(password, user, challenge.salt())), p);
         ch.writeInbound(p);
         ch.runPendingTasks();
+        // Refusals wait for the floor, whatever their reason, so that timing does not tell them apart.
+        assertTrue(responses(ch).isEmpty(), "a refusal must not be answered before StartupHandler.REFUSAL_FLOOR");
+        ch.advanceTimeBy(StartupHandler.REFUSAL_FLOOR.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
         ErrorResponse e = (ErrorResponse) responses(ch).get(0);
         assertFalse(ch.isActive());
         ch.finishAndReleaseAll();
