@@ -5,8 +5,9 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Registered for every proxy-core test class (junit-platform.properties turns on extension
- * autodetection): a Netty buffer leak anywhere in a class fails that class.
+ * Registered for every test class of proxy-core and of the integration tests (their
+ * junit-platform.properties turn on extension autodetection): a Netty buffer leak anywhere in a
+ * class, the in-process proxy included, fails that class.
  */
 public final class LeakCheckExtension implements BeforeAllCallback, AfterAllCallback {
     @Override

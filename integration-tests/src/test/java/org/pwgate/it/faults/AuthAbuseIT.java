@@ -1,5 +1,7 @@
 package org.pwgate.it.faults;
 
+import org.pwgate.it.support.RawPg;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,7 +20,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
-import org.pwgate.it.faults.RawPg.Msg;
+import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
 
 /**

@@ -1,5 +1,7 @@
 package org.pwgate.it.faults;
 
+import org.pwgate.it.support.RawPg;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,8 +23,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.pwgate.config.ConfigLoader;
-import org.pwgate.it.faults.RawPg.Msg;
+import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TcpRelay;
 import org.pwgate.proxy.ProxyServer;
 
 /**
@@ -177,7 +180,7 @@ class BackendFaultsIT {
         Path dir = Files.createTempDirectory("pwgate-slow-backend");
         Path userlist = dir.resolve("userlist.txt");
         Files.writeString(userlist, "\"app\" \"" + PwgateHarness.md5(PwgateHarness.APP_PASSWORD, PwgateHarness.APP) + "\"\n");
-        try (TcpForwarder slow = new TcpForwarder(0, () -> real, relayDelayMs)) {
+        try (TcpRelay slow = new TcpRelay(0, () -> real, relayDelayMs)) {
             Path file = dir.resolve("pwgate.yaml");
             Files.writeString(file, """
                     listen: { host: 127.0.0.1, port: 0 }

@@ -1,5 +1,7 @@
 package org.pwgate.it.faults;
 
+import org.pwgate.it.support.RawPg;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,8 +18,9 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.pwgate.config.ConfigLoader;
-import org.pwgate.it.faults.RawPg.Msg;
+import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TcpRelay;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -40,7 +43,7 @@ class PostgresRestartIT {
     void sessionsGetAnErrorWithinTwoSecondsAndNewSessionsWorkOnceItIsBack() throws Exception {
         Path data = Files.createTempDirectory("pwgate-restart").resolve("data");
         EmbeddedBackend[] pg = {EmbeddedBackend.start("17", Optional.of(data), Map.of())};
-        try (TcpForwarder relay = new TcpForwarder(0, () -> new InetSocketAddress("127.0.0.1", pg[0].port()), 0)) {
+        try (TcpRelay relay = new TcpRelay(0, () -> new InetSocketAddress("127.0.0.1", pg[0].port()), 0)) {
             try (Connection su = Faults.direct("127.0.0.1", pg[0].port(), "postgres", null); Statement s = su.createStatement()) {
                 s.execute("SET password_encryption = 'md5'");
                 s.execute("CREATE ROLE " + USER + " LOGIN PASSWORD '" + PwgateHarness.md5(PASSWORD, USER) + "'");

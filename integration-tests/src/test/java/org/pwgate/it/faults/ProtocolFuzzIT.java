@@ -1,5 +1,7 @@
 package org.pwgate.it.faults;
 
+import org.pwgate.it.support.RawPg;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.pwgate.it.faults.RawPg.Msg;
+import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
 
 /**

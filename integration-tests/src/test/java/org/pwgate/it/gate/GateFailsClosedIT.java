@@ -1,13 +1,13 @@
 package org.pwgate.it.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.PwgateHarness;
-import org.pwgate.it.support.RawPgClient;
+import org.pwgate.it.support.RawPg;
+import java.util.Map;
 
 /** A client that uses the names the gate reserves for its guard loses its session, with a FATAL. */
 class GateFailsClosedIT {
@@ -25,19 +25,24 @@ class GateFailsClosedIT {
 
     @Test
     void aClientStatementNamedLikeTheGuardEndsTheSession() throws Exception {
-        try (RawPgClient c = RawPgClient.login(pwgate.port(), PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "postgres")) {
-            c.send('P', RawPgClient.parse("pwgate_guard", "SELECT 1"));
-            c.send('S', new byte[0]);
-            RawPgClient.Message m = c.read();
-            assertEquals('E', m.tag(), m.text());
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            assertEquals('Z', last(c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of())).tag());
+            c.send(RawPg.concat(RawPg.parse("pwgate_guard", "SELECT 1"), RawPg.sync()));
+            RawPg.Msg m = c.read(5000);
+            assertEquals('E', m.tag(), m.toString());
             assertEquals("FATAL", m.field('S'));
             assertEquals("08P01", m.field('C'));
-            assertTrue(c.closedByServer());
+            c.readToEnd(5000); // and the server closes the connection
         }
         // Other sessions are unaffected.
-        try (RawPgClient c = RawPgClient.login(pwgate.port(), PwgateHarness.APP, PwgateHarness.APP_PASSWORD, "postgres")) {
-            c.send('Q', RawPgClient.cstring("SELECT 1"));
-            assertEquals('T', c.read().tag());
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            assertEquals('Z', last(c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of())).tag());
+            c.send(RawPg.query("SELECT 1"));
+            assertEquals('T', c.read(5000).tag());
         }
+    }
+
+    private static RawPg.Msg last(java.util.List<RawPg.Msg> msgs) {
+        return msgs.get(msgs.size() - 1);
     }
 }

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.config.ConfigLoader;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TcpRelay;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -43,8 +44,7 @@ class ReadinessIT {
     @BeforeAll
     static void start() throws Exception {
         postgres = EmbeddedBackend.start("17", Optional.empty(), Map.of());
-        relay = new TcpRelay(Ops.freePort(), new InetSocketAddress(postgres.host(), postgres.port()));
-        relay.start();
+        relay = new TcpRelay(0, () -> new InetSocketAddress(postgres.host(), postgres.port()), 0);
         adminPort = Ops.freePort();
         Path dir = Files.createTempDirectory("pwgate-readiness");
         Files.writeString(dir.resolve("userlist.txt"),
@@ -90,14 +90,14 @@ class ReadinessIT {
         assertEquals(new Ops.Http(200, "ready\n"), Ops.get(adminPort, "/readyz"));
         assertEquals(1, selectOne());
 
-        relay.stop();
+        relay.unbind();
         Ops.await("/readyz 503", Duration.ofSeconds(10), () -> Ops.get(adminPort, "/readyz").status() == 503);
         Ops.Http down = Ops.get(adminPort, "/readyz");
         assertTrue(down.body().startsWith("backend 127.0.0.1:" + relay.port() + " unreachable"), down.body());
         assertTrue(!down.body().contains(PASSWORD) && !down.body().contains("md5"), down.body());
         assertEquals(200, Ops.get(adminPort, "/livez").status(), "alive though not ready: no restart wanted");
 
-        relay.start();
+        relay.rebind();
         Ops.await("/readyz 200", Duration.ofSeconds(10), () -> Ops.get(adminPort, "/readyz").status() == 200);
         assertEquals(1, selectOne());
     }

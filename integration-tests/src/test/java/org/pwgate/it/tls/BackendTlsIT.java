@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,14 +29,14 @@ import org.pwgate.proxy.embedded.EmbeddedBackend;
  */
 class BackendTlsIT {
     static Path dir;
-    static Pki pki;
+    static TestPki pki;
     static EmbeddedBackend backend;
 
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("pwgate-backend-tls-it");
-        pki = Pki.create(dir.resolve("ca"), "backend CA");
-        Pki.Issued server = pki.server("postgres-server");
+        pki = TestPki.create(dir.resolve("ca"), "backend CA");
+        TestPki.Issued server = pki.server("postgres-server");
         // PostgreSQL refuses a key file readable by group or others (owned by root: at most 0640).
         Files.setPosixFilePermissions(server.key(), PosixFilePermissions.fromString("rw-------"));
         backend = EmbeddedBackend.start("17", Optional.empty(), Map.of(
@@ -109,7 +110,7 @@ class BackendTlsIT {
 
     @Test
     void verifyFullRefusesABackendCertificateFromAnotherCa() throws Exception {
-        Pki other = Pki.create(dir.resolve("other"), "some other CA");
+        TestPki other = TestPki.create(dir.resolve("other"), "some other CA");
         try (ProxyServer pwgate = pwgate("tls: verify-full, tls_ca: \"" + other.caCert() + "\"")) {
             SQLException e = assertThrows(SQLException.class, () -> through(pwgate).close());
             assertTrue(e.getSQLState() != null && e.getSQLState().startsWith("08"), e.getSQLState() + " " + e.getMessage());

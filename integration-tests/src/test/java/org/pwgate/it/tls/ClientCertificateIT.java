@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,16 +26,16 @@ import org.pwgate.it.support.PwgateHarness;
  */
 class ClientCertificateIT {
     static Path dir;
-    static Pki pki;
-    static Pki stranger;
+    static TestPki pki;
+    static TestPki stranger;
     static PwgateHarness pwgate;
 
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("pwgate-clientcert-it");
-        pki = Pki.create(dir.resolve("ca"), "pwgate IT CA");
-        stranger = Pki.create(dir.resolve("stranger"), "unknown CA");
-        Pki.Issued server = pki.server("server");
+        pki = TestPki.create(dir.resolve("ca"), "pwgate IT CA");
+        stranger = TestPki.create(dir.resolve("stranger"), "unknown CA");
+        TestPki.Issued server = pki.server("server");
         pwgate = PwgateHarness.startYaml(PwgateHarness.baseYaml(false)
                 + "tls: { mode: require, cert: \"" + server.cert() + "\", key: \"" + server.key()
                 + "\", client_ca: \"" + pki.caCert() + "\", verify: full }\n");
@@ -47,14 +48,14 @@ class ClientCertificateIT {
         }
     }
 
-    String params(Pki issuer, Pki.Issued client) throws Exception {
+    String params(TestPki issuer, TestPki.Issued client) throws Exception {
         return "sslmode=verify-full&sslrootcert=" + pki.caCert() + "&sslcert=" + client.cert()
                 + "&sslkey=" + issuer.pkcs8Der(client);
     }
 
     @Test
     void certificateFromTheCaWithTheUserAsCnIsAccepted() throws Exception {
-        Pki.Issued app = pki.client("app-client", PwgateHarness.APP);
+        TestPki.Issued app = pki.client("app-client", PwgateHarness.APP);
         try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, params(pki, app));
              Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT current_user")) {
@@ -65,7 +66,7 @@ class ClientCertificateIT {
 
     @Test
     void certificateFromAnotherCaIsRefused() throws Exception {
-        Pki.Issued forged = stranger.client("forged", PwgateHarness.APP);
+        TestPki.Issued forged = stranger.client("forged", PwgateHarness.APP);
         assertThrows(SQLException.class,
                 () -> pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, params(stranger, forged)).close());
     }
@@ -80,7 +81,7 @@ class ClientCertificateIT {
 
     @Test
     void certificateForAnotherUserIsRefused() throws Exception {
-        Pki.Issued master = pki.client("master-client", PwgateHarness.MASTER);
+        TestPki.Issued master = pki.client("master-client", PwgateHarness.MASTER);
         SQLException e = assertThrows(SQLException.class,
                 () -> pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, params(pki, master)).close());
         assertTrue(e.getSQLState() != null && e.getSQLState().startsWith("28"), e.getSQLState() + " " + e.getMessage());
@@ -88,12 +89,12 @@ class ClientCertificateIT {
 
     @Test
     void psqlWithTheRightCertificateConnectsAndWithAWrongOneDoesNot() throws Exception {
-        Pki.Issued app = pki.client("app-psql", PwgateHarness.APP);
+        TestPki.Issued app = pki.client("app-psql", PwgateHarness.APP);
         Psql psql = pwgate.psql(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
         Psql.Result ok = psql.run(null, Map.of("PGSSLMODE", "verify-full", "PGSSLROOTCERT", pki.caCert().toString(),
                 "PGSSLCERT", app.cert().toString(), "PGSSLKEY", app.key().toString()), "-c", "SELECT 1");
         assertEquals(0, ok.exitCode(), ok.all());
-        Pki.Issued forged = stranger.client("forged-psql", PwgateHarness.APP);
+        TestPki.Issued forged = stranger.client("forged-psql", PwgateHarness.APP);
         Psql.Result refused = psql.run(null, Map.of("PGSSLMODE", "verify-full", "PGSSLROOTCERT", pki.caCert().toString(),
                 "PGSSLCERT", forged.cert().toString(), "PGSSLKEY", forged.key().toString()), "-c", "SELECT 1");
         assertNotEquals(0, refused.exitCode(), refused.all());

@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,7 +30,7 @@ import org.pwgate.it.support.PwgateHarness;
  */
 class ClientTlsIT {
     static Path dir;
-    static Pki pki;
+    static TestPki pki;
     static Path cert;
     static Path key;
     static PwgateHarness pwgate;
@@ -37,8 +38,8 @@ class ClientTlsIT {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("pwgate-tls-it");
-        pki = Pki.create(dir.resolve("ca"), "pwgate IT CA");
-        Pki.Issued server = pki.server("server");
+        pki = TestPki.create(dir.resolve("ca"), "pwgate IT CA");
+        TestPki.Issued server = pki.server("server");
         // The files pwgate watches; the reload test replaces them.
         cert = dir.resolve("server.crt");
         key = dir.resolve("server.key");
@@ -71,7 +72,7 @@ class ClientTlsIT {
 
     @Test
     void pgjdbcVerifyFullRefusesAServerItDoesNotTrust() throws Exception {
-        Pki stranger = Pki.create(dir.resolve("stranger"), "not pwgate's CA");
+        TestPki stranger = TestPki.create(dir.resolve("stranger"), "not pwgate's CA");
         SQLException e = assertThrows(SQLException.class, () -> pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD,
                 "sslmode=verify-full&sslrootcert=" + stranger.caCert()).close());
         assertTrue(String.valueOf(e.getMessage()).toLowerCase().contains("ssl"), e.getMessage());
@@ -135,7 +136,7 @@ class ClientTlsIT {
             before = probe.serverCertificate();
         }
         try (Connection open = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, verifyFull())) {
-            Pki.Issued next = pki.server("server-next");
+            TestPki.Issued next = pki.server("server-next");
             // Written next to the live files and moved over them, as a deploy tool would.
             Files.copy(next.key(), dir.resolve("server.key.new"), StandardCopyOption.REPLACE_EXISTING);
             Files.copy(next.cert(), dir.resolve("server.crt.new"), StandardCopyOption.REPLACE_EXISTING);

@@ -14,14 +14,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A throw-away certificate authority made with the openssl CLI at test time: no key or
- * certificate is ever committed. Each instance is one CA in its own folder.
+ * certificate is ever committed. Each instance is one CA in its own folder. The integration tests
+ * use it too, through proxy-core's test jar.
  */
-final class TestPki {
+public final class TestPki {
     private static final DateTimeFormatter ASN1_TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss'Z'").withZone(ZoneOffset.UTC);
 
-    enum KeyKind { EC_PKCS8, RSA_PKCS1, EC_SEC1 }
+    public enum KeyKind { EC_PKCS8, RSA_PKCS1, EC_SEC1 }
 
-    record Issued(Path cert, Path key) {}
+    public record Issued(Path cert, Path key) {}
 
     private final Path dir;
 
@@ -29,7 +30,7 @@ final class TestPki {
         this.dir = dir;
     }
 
-    static TestPki create(Path dir, String name) throws IOException, InterruptedException {
+    public static TestPki create(Path dir, String name) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         TestPki pki = new TestPki(dir);
         pki.openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ca.key");
@@ -56,24 +57,31 @@ final class TestPki {
         return pki;
     }
 
-    Path caCert() {
+    public Path caCert() {
         return dir.resolve("ca.crt");
     }
 
     /** A server certificate for 127.0.0.1 and localhost, valid from an hour ago for a day. */
-    Issued server(String name) throws IOException, InterruptedException {
+    public Issued server(String name) throws IOException, InterruptedException {
         return server(name, KeyKind.EC_PKCS8, Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(1)));
     }
 
-    Issued server(String name, KeyKind kind, Instant notBefore, Instant notAfter) throws IOException, InterruptedException {
+    public Issued server(String name, KeyKind kind, Instant notBefore, Instant notAfter) throws IOException, InterruptedException {
         return issue(name, "localhost", kind, notBefore, notAfter,
                 "subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\nbasicConstraints = CA:FALSE\n");
     }
 
     /** A client certificate whose CN is {@code cn} (the user name PostgreSQL compares with verify-full). */
-    Issued client(String name, String cn) throws IOException, InterruptedException {
+    public Issued client(String name, String cn) throws IOException, InterruptedException {
         return issue(name, cn, KeyKind.EC_PKCS8, Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(1)),
                 "extendedKeyUsage = clientAuth\nbasicConstraints = CA:FALSE\n");
+    }
+
+    /** The key as unencrypted PKCS#8 DER, the form pgjdbc's sslkey reads. */
+    public Path pkcs8Der(Issued issued) throws IOException, InterruptedException {
+        Path der = issued.key().resolveSibling(issued.key().getFileName() + ".pk8");
+        openssl("pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", issued.key().toString(), "-out", der.toString());
+        return der;
     }
 
     private Issued issue(String name, String cn, KeyKind kind, Instant notBefore, Instant notAfter, String extensions)

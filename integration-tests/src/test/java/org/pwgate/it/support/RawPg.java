@@ -1,4 +1,4 @@
-package org.pwgate.it.faults;
+package org.pwgate.it.support;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -22,10 +22,10 @@ import java.util.Map;
  * A PostgreSQL protocol client on a plain socket, for what drivers will not do: send garbage,
  * stop halfway through a login, trickle bytes, vanish mid-result. Every read has a deadline.
  */
-final class RawPg implements AutoCloseable {
+public final class RawPg implements AutoCloseable {
     /** One backend message. */
-    record Msg(char tag, byte[] body) {
-        String field(char code) {
+    public record Msg(char tag, byte[] body) {
+        public String field(char code) {
             int i = 0;
             while (i < body.length && body[i] != 0) {
                 int end = i + 1;
@@ -40,11 +40,11 @@ final class RawPg implements AutoCloseable {
             return null;
         }
 
-        boolean isError() {
+        public boolean isError() {
             return tag == 'E';
         }
 
-        String sqlState() {
+        public String sqlState() {
             return isError() ? field('C') : null;
         }
 
@@ -54,7 +54,7 @@ final class RawPg implements AutoCloseable {
         }
     }
 
-    final Socket socket;
+    public final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
 
@@ -64,12 +64,12 @@ final class RawPg implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    static RawPg connect(int port) throws IOException {
+    public static RawPg connect(int port) throws IOException {
         return connect(port, null);
     }
 
     /** Connects to pwgate on 127.0.0.1, from {@code localAddress} when given (e.g. 127.0.0.2). */
-    static RawPg connect(int port, String localAddress) throws IOException {
+    public static RawPg connect(int port, String localAddress) throws IOException {
         Socket s = new Socket();
         if (localAddress != null) {
             s.bind(new InetSocketAddress(InetAddress.getByName(localAddress), 0));
@@ -80,17 +80,17 @@ final class RawPg implements AutoCloseable {
         return new RawPg(s);
     }
 
-    void send(byte[] bytes) throws IOException {
+    public void send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
     }
 
-    void startup(String user, Map<String, String> params) throws IOException {
+    public void startup(String user, Map<String, String> params) throws IOException {
         send(startupMessage(user, params));
     }
 
     /** Startup, answer the MD5 challenge; returns everything up to ReadyForQuery or the error. */
-    List<Msg> login(String user, String password, Map<String, String> params) throws IOException {
+    public List<Msg> login(String user, String password, Map<String, String> params) throws IOException {
         startup(user, params);
         Msg challenge = read(10_000);
         if (challenge.isError()) {
@@ -106,7 +106,7 @@ final class RawPg implements AutoCloseable {
     }
 
     /** The next message; throws SocketTimeoutException after {@code timeoutMs}, EOFException at end of stream. */
-    Msg read(int timeoutMs) throws IOException {
+    public Msg read(int timeoutMs) throws IOException {
         socket.setSoTimeout(timeoutMs);
         char tag = (char) (in.readByte() & 0xFF);
         int len = in.readInt();
@@ -119,7 +119,7 @@ final class RawPg implements AutoCloseable {
     }
 
     /** Reads messages until one matches (included); fails at the deadline or end of stream. */
-    List<Msg> readUntil(java.util.function.Predicate<Msg> last, int timeoutMs) throws IOException {
+    public List<Msg> readUntil(java.util.function.Predicate<Msg> last, int timeoutMs) throws IOException {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         List<Msg> got = new ArrayList<>();
         while (true) {
@@ -136,7 +136,7 @@ final class RawPg implements AutoCloseable {
      * Reads until the server closes the connection; returns what it sent before, or throws
      * SocketTimeoutException when it stays open past the deadline.
      */
-    List<Msg> readToEnd(int timeoutMs) throws IOException {
+    public List<Msg> readToEnd(int timeoutMs) throws IOException {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         List<Msg> got = new ArrayList<>();
         while (true) {
@@ -150,7 +150,7 @@ final class RawPg implements AutoCloseable {
     }
 
     /** Closes with an RST instead of a FIN. */
-    void reset() {
+    public void reset() {
         try {
             socket.setSoLinger(true, 0);
             socket.close();
@@ -170,7 +170,7 @@ final class RawPg implements AutoCloseable {
 
     // ------------------------------------------------------------ message builders
 
-    static byte[] startupMessage(String user, Map<String, String> params) {
+    public static byte[] startupMessage(String user, Map<String, String> params) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         writeInt(b, 0);
         writeInt(b, 196608);
@@ -188,7 +188,7 @@ final class RawPg implements AutoCloseable {
         return out;
     }
 
-    static byte[] tagged(char tag, byte[] body) {
+    public static byte[] tagged(char tag, byte[] body) {
         byte[] out = new byte[5 + body.length];
         out[0] = (byte) tag;
         putInt(out, 1, body.length + 4);
@@ -196,15 +196,15 @@ final class RawPg implements AutoCloseable {
         return out;
     }
 
-    static byte[] password(String response) {
+    public static byte[] password(String response) {
         return tagged('p', (response + "\0").getBytes(StandardCharsets.UTF_8));
     }
 
-    static byte[] query(String sql) {
+    public static byte[] query(String sql) {
         return tagged('Q', (sql + "\0").getBytes(StandardCharsets.UTF_8));
     }
 
-    static byte[] parse(String name, String sql) {
+    public static byte[] parse(String name, String sql) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         cstring(b, name);
         cstring(b, sql);
@@ -213,7 +213,7 @@ final class RawPg implements AutoCloseable {
         return tagged('P', b.toByteArray());
     }
 
-    static byte[] bind(String portal, String statement) {
+    public static byte[] bind(String portal, String statement) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         cstring(b, portal);
         cstring(b, statement);
@@ -223,22 +223,22 @@ final class RawPg implements AutoCloseable {
         return tagged('B', b.toByteArray());
     }
 
-    static byte[] execute(String portal) {
+    public static byte[] execute(String portal) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         cstring(b, portal);
         writeInt(b, 0);
         return tagged('E', b.toByteArray());
     }
 
-    static byte[] sync() {
+    public static byte[] sync() {
         return tagged('S', new byte[0]);
     }
 
-    static byte[] copyData(String text) {
+    public static byte[] copyData(String text) {
         return tagged('d', text.getBytes(StandardCharsets.UTF_8));
     }
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         for (byte[] p : parts) {
             b.writeBytes(p);
@@ -246,7 +246,7 @@ final class RawPg implements AutoCloseable {
         return b.toByteArray();
     }
 
-    static String md5Response(String user, String password, byte[] salt) {
+    public static String md5Response(String user, String password, byte[] salt) {
         try {
             MessageDigest md = MessageDigest.getInstance("MD5");
             String inner = HexFormat.of().formatHex(md.digest((password + user).getBytes(StandardCharsets.UTF_8)));
@@ -259,11 +259,11 @@ final class RawPg implements AutoCloseable {
         }
     }
 
-    static int readInt(byte[] b, int i) {
+    public static int readInt(byte[] b, int i) {
         return ((b[i] & 0xFF) << 24) | ((b[i + 1] & 0xFF) << 16) | ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
     }
 
-    static void putInt(byte[] b, int i, int v) {
+    public static void putInt(byte[] b, int i, int v) {
         b[i] = (byte) (v >>> 24);
         b[i + 1] = (byte) (v >>> 16);
         b[i + 2] = (byte) (v >>> 8);
@@ -282,7 +282,7 @@ final class RawPg implements AutoCloseable {
         b.write(0);
     }
 
-    static boolean isTimeout(Throwable t) {
+    public static boolean isTimeout(Throwable t) {
         return t instanceof SocketTimeoutException;
     }
 }

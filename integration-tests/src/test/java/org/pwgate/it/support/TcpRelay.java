@@ -1,4 +1,4 @@
-package org.pwgate.it.faults;
+package org.pwgate.it.support;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,17 +15,22 @@ import java.util.function.Supplier;
  * A TCP relay on 127.0.0.1 between pwgate and a backend, for faults a real PostgreSQL will not
  * produce on demand: accepting connections but relaying only after a delay (or never), and
  * keeping a fixed port while the PostgreSQL behind it restarts on another one. {@link #unbind()}
- * closes the listening socket, so that connects are refused as they are while PostgreSQL is down.
+ * closes the listening socket and cuts every relayed connection, so that connects are refused as
+ * they are while PostgreSQL is down; {@link #rebind()} brings it back on the same port.
+ * Loopback only; its threads are daemons and end with their sockets.
  */
-final class TcpForwarder implements AutoCloseable {
+public final class TcpRelay implements AutoCloseable {
     private final int port;
     private final Supplier<InetSocketAddress> target;
     private final long relayDelayMs;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile ServerSocket server;
 
-    /** {@code relayDelayMs}: how long an accepted connection waits before relaying; negative: never. */
-    TcpForwarder(int port, Supplier<InetSocketAddress> target, long relayDelayMs) throws IOException {
+    /**
+     * Listens at once on {@code port} (0: any free port). {@code relayDelayMs}: how long an
+     * accepted connection waits before relaying; negative: never.
+     */
+    public TcpRelay(int port, Supplier<InetSocketAddress> target, long relayDelayMs) throws IOException {
         this.target = target;
         this.relayDelayMs = relayDelayMs;
         this.server = bind(port);
@@ -33,7 +38,7 @@ final class TcpForwarder implements AutoCloseable {
         startAccepting(server);
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
@@ -50,14 +55,14 @@ final class TcpForwarder implements AutoCloseable {
                 try {
                     Socket client = s.accept();
                     sockets.add(client);
-                    Thread relay = new Thread(() -> relay(client), "forwarder-conn");
+                    Thread relay = new Thread(() -> relay(client), "relay-conn");
                     relay.setDaemon(true);
                     relay.start();
                 } catch (IOException e) {
                     return;
                 }
             }
-        }, "forwarder-accept");
+        }, "relay-accept");
         t.setDaemon(true);
         t.start();
     }
@@ -93,20 +98,20 @@ final class TcpForwarder implements AutoCloseable {
                 closeQuietly(from);
                 closeQuietly(to);
             }
-        }, "forwarder-pump");
+        }, "relay-pump");
         t.setDaemon(true);
         t.start();
     }
 
     /** Stops listening (connects are refused) and cuts every relayed connection. */
-    void unbind() {
+    public void unbind() {
         closeQuietly(server);
-        sockets.forEach(TcpForwarder::closeQuietly);
+        sockets.forEach(TcpRelay::closeQuietly);
         sockets.clear();
     }
 
     /** Listens again on the same port. */
-    void rebind() throws IOException {
+    public void rebind() throws IOException {
         server = bind(port);
         startAccepting(server);
     }
