@@ -49,7 +49,7 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
      * True when {@code body[readerIndex-5, readerIndex)} holds this frame's tag and length word.
      * Whatever produced the body, writing from there is then byte for byte what the copy would be.
      */
-    static boolean hasOwnHeader(byte tag, ByteBuf body, int size) {
+    public static boolean hasOwnHeader(byte tag, ByteBuf body, int size) {
         int r = body.readerIndex();
         return r >= 5 && body.getByte(r - 5) == tag && body.getInt(r - 4) == 4 + size;
     }

@@ -1,6 +1,7 @@
 package org.pwgate.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,6 +19,7 @@ import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.BackendMessage;
 import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
 import org.pwgate.proxy.protocol.Frame;
+import org.pwgate.proxy.protocol.FrameEncoder;
 import org.pwgate.proxy.protocol.MalformedMessageException;
 import org.pwgate.proxy.protocol.ProtocolViolation;
 import org.pwgate.proxy.protocol.SqlState;
@@ -52,8 +54,13 @@ public final class SessionRelay {
     private final SessionState state;
     private final SessionGate gate;
     private final Runnable onEnd;
+    private final Outbound toBackendWire;
+    private final Outbound toClientWire;
     private final Consumer<Frame> toBackend;
     private final Consumer<Frame> toClient;
+    /** Bytes read from the client and written to it since the last read batch ended: counted once per batch. */
+    private long bytesIn;
+    private long bytesOut;
     private final PwgateMetrics metrics;
     private final QueryTracker tracker;
     private boolean backendSentFatal;
@@ -69,20 +76,23 @@ public final class SessionRelay {
         this.metrics = metrics;
         this.tracker = tracker;
         this.onEnd = onEnd;
-        this.toBackend = f -> backend.write(f, backend.voidPromise());
+        this.toBackendWire = new Outbound(backend);
+        this.toClientWire = new Outbound(client);
+        this.toBackend = toBackendWire::write;
         // Counted after the gate: what the client really receives.
         this.toClient = f -> {
-            metrics.addBytesOut(f.wireLength());
+            bytesOut += f.wireLength();
             if (f.tag() == Tag.READY_FOR_QUERY && f.body().isReadable()) {
                 tracker.readyForQuery(f.body().getByte(f.body().readerIndex()));
             }
-            client.write(f, client.voidPromise());
+            toClientWire.write(f);
         };
     }
 
     /** Ends the session with {@code error}, e.g. 57P01 at shutdown (any thread). */
     public void terminate(ErrorResponse error) {
         client.eventLoop().execute(() -> {
+            toClientWire.emit();
             if (client.isActive()) {
                 writeErrorAndClose(client, error);
             }
@@ -107,8 +117,8 @@ public final class SessionRelay {
         for (Frame f : pendingClientFrames) {
             onClientFrame(f);
         }
-        backend.flush();
-        client.flush();
+        flushToBackend();
+        flushToClient();
         if (!backend.isActive()) {
             onBackendGone();
         }
@@ -123,7 +133,7 @@ public final class SessionRelay {
             return;
         }
         boolean terminate = frame.tag() == Tag.TERMINATE;
-        metrics.addBytesIn(frame.wireLength());
+        bytesIn += frame.wireLength();
         if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
             tracker.requestSent();
         }
@@ -131,11 +141,12 @@ public final class SessionRelay {
         if (gate.sessionMustEnd()) {
             // Refused on the client's side (a reserved name, a message pwgate cannot account for):
             // the client gets a FATAL, the reason is in pwgate's log.
-            client.write(BackendCodec.encode(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+            toClientWire.writeBuffer(BackendCodec.encode(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
                     "pwgate ended the session: a message broke a rule of its password-command gate (see pwgate's log)"),
-                    client.alloc()), client.voidPromise());
+                    client.alloc()));
             endAfterFlush();
         } else if (terminate) {
+            toBackendWire.emit();
             backend.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
             client.close();
         }
@@ -170,14 +181,35 @@ public final class SessionRelay {
 
     /** The gate failed closed: what it handed on (a FATAL for the client, Terminate for the backend) goes out, then both close. */
     private void endAfterFlush() {
+        toClientWire.emit();
+        toBackendWire.emit();
         client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
         backend.writeAndFlush(backend.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void flushToBackend() {
+        toBackendWire.emit();
+        backend.flush();
+        if (bytesIn != 0) {
+            metrics.addBytesIn(bytesIn);
+            bytesIn = 0;
+        }
+    }
+
+    private void flushToClient() {
+        toClientWire.emit();
+        client.flush();
+        if (bytesOut != 0) {
+            metrics.addBytesOut(bytesOut);
+            bytesOut = 0;
+        }
     }
 
     private void onBackendGone() {
         if (!client.isActive()) {
             return;
         }
+        toClientWire.emit();
         if (backendSentFatal) {
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
         } else {
@@ -188,6 +220,7 @@ public final class SessionRelay {
 
     /** A bug in pwgate ended the session: the client is told so rather than just cut off. */
     private void internalError() {
+        toClientWire.emit();
         if (client.isActive()) {
             writeErrorAndClose(client, ErrorResponse.fatal(SqlState.INTERNAL_ERROR,
                     "pwgate ended the session after an internal error (see its log)"));
@@ -204,6 +237,9 @@ public final class SessionRelay {
             return;
         }
         ended = true;
+        // Written to a closed channel, what is joined is released once the write has failed.
+        toClientWire.emit();
+        toBackendWire.emit();
         gate.close();
         onEnd.run();
     }
@@ -219,6 +255,7 @@ public final class SessionRelay {
                 onClientFrame(frame);
             } else if (msg instanceof ProtocolViolation v) {
                 log.info("{}: protocol violation by the client: {}", connId, v.message());
+                toClientWire.emit();
                 writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, v.message()));
                 backend.close();
             } else {
@@ -228,7 +265,7 @@ public final class SessionRelay {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            backend.flush();
+            flushToBackend();
             if (!backend.isWritable() && client.config().isAutoRead()) {
                 client.config().setAutoRead(false);
             }
@@ -268,6 +305,7 @@ public final class SessionRelay {
                 onBackendFrame(frame);
             } else if (msg instanceof ProtocolViolation v) {
                 log.warn("{}: protocol violation by the backend: {}", connId, v.message());
+                toClientWire.emit();
                 writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message from the backend server"));
                 backend.close();
             } else {
@@ -277,7 +315,7 @@ public final class SessionRelay {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            client.flush();
+            flushToClient();
             if (!client.isWritable() && backend.config().isAutoRead()) {
                 backend.config().setAutoRead(false);
             }
@@ -306,6 +344,102 @@ public final class SessionRelay {
                 internalError();
             }
             backend.close();
+        }
+    }
+
+    /**
+     * Writes frames to one channel, joining frames that are passed on unchanged and lie next to
+     * each other in the buffer they were read into (FrameDecoder keeps each header in front of its
+     * body) into one write of that memory: a read batch of T, D, C, Z goes out as one buffer, not
+     * four. Anything else is written as a frame (FrameEncoder) after what was joined so far, so
+     * the order on the wire is the order of the calls. {@link #emit()} writes what is joined;
+     * every write to the channel that does not go through here must come after an emit.
+     *
+     * <p>Ownership: the joined frames keep their own references until the write has completed,
+     * then they are released (so leak tracking sees each released through its own buffer); the
+     * joined view itself holds no reference.
+     */
+    private static final class Outbound {
+        private final Channel ch;
+        private ByteBuf[] held = new ByteBuf[8];
+        private int count;
+        /** The buffer that owns the joined memory, and the joined range's addresses. */
+        private ByteBuf root;
+        private long start;
+        private long end;
+
+        Outbound(Channel ch) {
+            this.ch = ch;
+        }
+
+        void write(Frame f) {
+            ByteBuf body = f.body();
+            int size = body.readableBytes();
+            if (body.hasMemoryAddress() && FrameEncoder.hasOwnHeader(f.tag(), body, size)) {
+                long from = body.memoryAddress() + body.readerIndex() - 5;
+                ByteBuf r = root(body);
+                if (count > 0 && r == root && from == end) {
+                    hold(body);
+                    end += 5 + size;
+                    return;
+                }
+                if (r.hasMemoryAddress()) {
+                    emit();
+                    root = r;
+                    start = from;
+                    end = from + 5 + size;
+                    hold(body);
+                    return;
+                }
+            }
+            emit();
+            ch.write(f, ch.voidPromise());
+        }
+
+        void writeBuffer(ByteBuf buf) {
+            emit();
+            ch.write(buf, ch.voidPromise());
+        }
+
+        void emit() {
+            if (count == 0) {
+                return;
+            }
+            if (count == 1) {
+                // One frame: its own buffer, from the header on.
+                ByteBuf body = held[0];
+                held[0] = null;
+                count = 0;
+                root = null;
+                ch.write(body.readerIndex(body.readerIndex() - 5), ch.voidPromise());
+                return;
+            }
+            ByteBuf[] frames = java.util.Arrays.copyOf(held, count);
+            java.util.Arrays.fill(held, 0, count, null);
+            count = 0;
+            ByteBuf joined = Unpooled.unreleasableBuffer(root.slice((int) (start - root.memoryAddress()), (int) (end - start)));
+            root = null;
+            ch.write(joined).addListener(done -> {
+                for (ByteBuf b : frames) {
+                    b.release();
+                }
+            });
+        }
+
+        private void hold(ByteBuf body) {
+            if (count == held.length) {
+                held = java.util.Arrays.copyOf(held, count * 2);
+            }
+            held[count++] = body;
+        }
+
+        /** The buffer that owns the memory: slices and leak-detection wrappers unwrapped. */
+        private static ByteBuf root(ByteBuf b) {
+            ByteBuf r = b;
+            for (ByteBuf u = r.unwrap(); u != null; u = u.unwrap()) {
+                r = u;
+            }
+            return r;
         }
     }
 }
