@@ -216,8 +216,13 @@ def main():
               "{:.3f}×".format(g), g >= 0.97)
     ab = [x["pwgate"]["tps"] / x["pwgate_b"]["tps"] for x in c.values() if "pwgate" in x and "pwgate_b" in x]
     if ab:
-        T.append("| A/B: pwgate ÷ pwgate_b (geometric mean over {} cells; per cell {}) | {:.3f}× | |".format(
+        T.append("| A/B: TPS of pwgate ÷ pwgate_b (geometric mean over {} cells; per cell {}) | {:.3f}× | |".format(
             len(ab), ", ".join("{:.3f}".format(r) for r in ab), geomean(ab)))
+        cpu = [x["pwgate"]["cpu_us_tx"] / x["pwgate_b"]["cpu_us_tx"] for x in c.values()
+               if "pwgate" in x and "pwgate_b" in x and x["pwgate"]["cpu_us_tx"] and x["pwgate_b"]["cpu_us_tx"]]
+        if cpu:
+            T.append("| A/B: proxy CPU per transaction of pwgate ÷ pwgate_b (geometric mean; per cell {}) | {:.3f}× | |".format(
+                ", ".join("{:.3f}".format(r) for r in cpu), geomean(cpu)))
     if T:
         L += ["### Targets (issue 7; issue 4 for on vs off)", "", "| target | measured | verdict |", "|---|---|---|"] + T + [""]
     open(a.out, "w").write("\n".join(L))

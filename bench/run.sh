@@ -80,6 +80,7 @@ cleanup() {
   [ -d "$out/pgdata" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$out/pgdata" -m fast stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 wait_port() {
   for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
@@ -145,10 +146,17 @@ start_pwgate() {
     echo "logging: { levels: { root: warn } }"
     [ "$ctls" = disable ] || echo "tls: { mode: $ctls, cert: $out/tls/cert.pem, key: $out/tls/key.pem }"
   } > "$out/$name.yaml"
+  opts=${opts//@NAME@/$name}   # e.g. -XX:StartFlightRecording=filename=/tmp/@NAME@.jfr
   # shellcheck disable=SC2086
   java $opts -jar "$jarfile" --config "$out/$name.yaml" > "$out/$name.log" 2>&1 &
   pids+=($!); pid_of[$name]=$!
 }
+if [ "${PWGATE_APPCDS:-0}" = 1 ]; then
+  # An application class-data archive, made by one run of the jar: the start-up the README recommends.
+  start_pwgate cds $STARTUP_PORT 1 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS -XX:ArchiveClassesAtExit=$out/pwgate.jsa"
+  wait_port $STARTUP_PORT; sleep 2; kill "${pid_of[cds]}"; wait "${pid_of[cds]}" 2>/dev/null || true; unset 'pid_of[cds]'
+  PWGATE_JAVA_OPTS="$PWGATE_JAVA_OPTS -XX:SharedArchiveFile=$out/pwgate.jsa"
+fi
 start_pwgate pwgate $PWGATE_PORT 1 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS"
 start_pwgate pwgate_off $PWGATE_OFF_PORT 0 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS"
 [ -z "$PWGATE_B_JAR" ] || start_pwgate pwgate_b $PWGATE_B_PORT 1 disable disable "$out/pwgate-b.jar" "$PWGATE_B_JAVA_OPTS"
@@ -345,6 +353,14 @@ if [[ " $PARTS " == *" startup "* ]]; then
     printf 'startup\t-\t-\t-\tpwgate\t%s\t%s\t\t\t\t\t\n' "$run" "$ms" >> "$raw"
     printf '  startup run %s: %s ms to listening\n' "$run" "$ms"
   done
+fi
+
+# --- hold: keep everything running for profiling by hand, until this script gets SIGTERM -----------
+if [[ " $PARTS " == *" hold "* ]]; then
+  echo "bench: holding (PostgreSQL $PG_PORT, pwgate $PWGATE_PORT pid ${pid_of[pwgate]}, pwgate_off $PWGATE_OFF_PORT," \
+       "PgBouncer $BOUNCER_PORT pid ${pid_of[pgbouncer]}${PWGATE_B_JAR:+, pwgate_b $PWGATE_B_PORT pid ${pid_of[pwgate_b]:-}});" \
+       "kill $$ to end"
+  sleep infinity & wait $!
 fi
 
 # --- report ------------------------------------------------------------------------------------------
