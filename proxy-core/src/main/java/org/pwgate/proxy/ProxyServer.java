@@ -207,8 +207,8 @@ public final class ProxyServer implements AutoCloseable {
                         new ReadinessCheck(transport, group, backendAddress, config.backend().connectTimeout(), credentials));
             }
             if (config.source().isPresent()) {
-                reloader = new ConfigReloader(config.source().get(), current, failedLogins, logging.orElse(null), metrics)
-                        .start();
+                reloader = new ConfigReloader(config.source().get(), current, failedLogins, logging.orElse(null), metrics,
+                        () -> serverTls.ifPresent(ServerTls::reload)).start();
             }
             ProxyServer server = new ProxyServer(current, group, listener, clients, Optional.ofNullable(embedded),
                     backendAddress, Optional.ofNullable(service), credentials, serverTls, tlsWatch, metrics, shutdown,

@@ -63,6 +63,7 @@ import org.slf4j.LoggerFactory;
 public final class ConfigReloader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(2);
+    private final Runnable alsoOnSighup;
     private static final long SETTLE_MILLIS = 200;
     /** Live for ConfigLoader, but nothing rebuilds what they configure yet (see the class comment). */
     static final List<String> APPLIED_AT_STARTUP_ONLY = List.of("auth");
@@ -88,6 +89,16 @@ public final class ConfigReloader implements AutoCloseable {
      */
     public ConfigReloader(Path file, AtomicReference<PwgateConfig> current, FailedLoginThrottle throttle,
                           LoggingConfigurator logging, PwgateMetrics metrics) {
+        this(file, current, throttle, logging, metrics, () -> { });
+    }
+
+    /**
+     * @param alsoOnSighup runs after each SIGHUP reload, on the reload thread: what else an
+     *                     operator expects a SIGHUP to re-read (the TLS certificate and key)
+     */
+    public ConfigReloader(Path file, AtomicReference<PwgateConfig> current, FailedLoginThrottle throttle,
+                          LoggingConfigurator logging, PwgateMetrics metrics, Runnable alsoOnSighup) {
+        this.alsoOnSighup = alsoOnSighup;
         this.file = file;
         this.current = current;
         this.throttle = throttle;
@@ -251,6 +262,7 @@ public final class ConfigReloader implements AutoCloseable {
                         executor.execute(() -> {
                             try {
                                 reload("SIGHUP");
+                                alsoOnSighup.run();
                             } catch (RuntimeException e) {
                                 log.error("config reload failed unexpectedly: {}", e.toString(), e);
                             }
