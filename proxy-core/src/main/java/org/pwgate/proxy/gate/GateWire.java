@@ -130,28 +130,6 @@ final class GateWire {
         return new Frame((byte) 'E', out);
     }
 
-    /** True for an ErrorResponse of severity FATAL or PANIC (V, or S when V is absent). */
-    static boolean isFatal(ByteBuf body) {
-        String s = null;
-        int i = body.readerIndex();
-        int end = body.writerIndex();
-        while (i < end) {
-            byte code = body.getByte(i);
-            if (code == 0) {
-                break;
-            }
-            int valueEnd = nul(body, i + 1);
-            if (valueEnd < 0) {
-                break;
-            }
-            if (code == 'V' || (code == 'S' && s == null)) {
-                s = body.toString(i + 1, valueEnd - i - 1, StandardCharsets.US_ASCII);
-            }
-            i = valueEnd + 1;
-        }
-        return "FATAL".equals(s) || "PANIC".equals(s);
-    }
-
     /** True when a CommandComplete body holds exactly {@code tag} (ASCII) and its NUL. */
     static boolean commandTagIs(ByteBuf body, String tag) {
         int n = tag.length();

@@ -14,6 +14,7 @@ import org.pwgate.classifier.LexSettings;
 import org.pwgate.classifier.Span;
 import org.pwgate.classifier.Statement;
 import org.pwgate.config.PwgateConfig;
+import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.Frame;
 import org.pwgate.proxy.session.SessionState;
 import org.slf4j.Logger;
@@ -445,7 +446,7 @@ final class PasswordCommandGate implements SessionGate {
     }
 
     private void error(Frame f, Consumer<Frame> toClient) {
-        if (GateWire.isFatal(f.body())) {
+        if (BackendCodec.isFatalError(f.body())) {
             transition(State.BACKEND_GONE);
             toClient.accept(f);
             return;

@@ -67,10 +67,35 @@ public final class BackendCodec {
         };
     }
 
-    /** Just the severity of an ErrorResponse body (field V, else S), for the relay's "is this fatal?" check. */
+    /** Just the severity of an ErrorResponse body (field V, else S). */
     public static String errorSeverity(ByteBuf body) {
         Map<Character, String> fields = decodeFields(body.duplicate());
         return fields.getOrDefault('V', fields.getOrDefault('S', ""));
+    }
+
+    /**
+     * True for an ErrorResponse body of severity FATAL or PANIC (field V, else S). Reads in place,
+     * allocates only the severity string and never throws: a malformed body is simply not fatal.
+     */
+    public static boolean isFatalError(ByteBuf body) {
+        String severity = null;
+        int i = body.readerIndex();
+        int end = body.writerIndex();
+        while (i < end) {
+            byte code = body.getByte(i);
+            if (code == 0) {
+                break;
+            }
+            int valueEnd = body.indexOf(i + 1, end, (byte) 0);
+            if (valueEnd < 0) {
+                break;
+            }
+            if (code == 'V' || (code == 'S' && severity == null)) {
+                severity = body.toString(i + 1, valueEnd - i - 1, java.nio.charset.StandardCharsets.US_ASCII);
+            }
+            i = valueEnd + 1;
+        }
+        return "FATAL".equals(severity) || "PANIC".equals(severity);
     }
 
     private static BackendMessage decodeAuthentication(ByteBuf in) {

@@ -164,11 +164,8 @@ public final class SessionRelay {
                 if (BackendCodec.decode(frame) instanceof BackendMessage.ParameterStatus p) {
                     state.onParameterStatus(p.name(), p.value());
                 }
-            } else if (frame.tag() == Tag.ERROR_RESPONSE) {
-                String severity = BackendCodec.errorSeverity(frame.body());
-                if (severity.equals("FATAL") || severity.equals("PANIC")) {
-                    backendSentFatal = true;
-                }
+            } else if (frame.tag() == Tag.ERROR_RESPONSE && BackendCodec.isFatalError(frame.body())) {
+                backendSentFatal = true;
             }
         } catch (MalformedMessageException e) {
             log.warn("{}: malformed {} from the backend: {}", connId, (char) frame.tag(), e.getMessage());

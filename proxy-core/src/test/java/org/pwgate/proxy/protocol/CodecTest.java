@@ -110,6 +110,7 @@ class CodecTest {
         assertEquals(e, back);
         assertTrue(back.isFatal());
         assertEquals("FATAL", BackendCodec.errorSeverity(frame(wire).body()));
+        assertTrue(BackendCodec.isFatalError(frame(wire).body()));
     }
 
     @Test
