@@ -114,7 +114,9 @@ def main():
          "All on loopback on one machine: pgbench, PostgreSQL, the proxy and PgBouncer share its cores, so a proxy's own "
          "CPU use lowers TPS; \"proxy CPU µs/tx\" is the proxy process's user+system time per transaction. "
          "pwgate = restriction on; pwgate_off = rds.restrict_password_commands 0; pgbouncer = session mode; "
-         "ratios are of means over the rounds. p99 and the latency average come from pgbench's per-transaction log (-l).", ""]
+         "ratios are of means over the rounds. p99 and the latency average come from pgbench's per-transaction log (-l). "
+         "On this project's 2-core machines other builds and tests may run at the same time (see the load average above): "
+         "ratios from one run are fair, absolute figures move between runs.", ""]
     c = cells(rows, "pgbench")
     if c:
         L += ["### pgbench", ""] + pgbench_table(c) + [""]

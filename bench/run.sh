@@ -5,7 +5,7 @@
 # turns them into one table (printed, and written with the machine, Java version and date to
 # bench/RESULTS.md, section "Proxy benchmark"; the other sections of that file stay).
 #
-#   bench/run.sh                          # everything (about 35 min with the defaults)
+#   bench/run.sh                          # everything (about 30 min with the defaults)
 #   QUICK=1 bench/run.sh                  # a quick look (about 5 min); RESULTS.md is left alone
 #   QUICK=1 PWGATE_B_JAR=/tmp/before.jar bench/run.sh   # A/B: target pwgate_b runs another jar
 #   PARTS="pgbench copy" bench/run.sh     # some parts only
@@ -309,7 +309,13 @@ if [[ " $PARTS " == *" tls "* ]]; then
 fi
 
 # --- memory with idle sessions ------------------------------------------------------------------------
-heap_kb() { jcmd "$1" GC.run >/dev/null; sleep 0.5; jcmd "$1" GC.heap_info > "$out/heap-$2.txt"; sed -n 's/.*used \([0-9]*\)K.*/\1/p' "$out/heap-$2.txt" | head -1; }
+# Live heap after a full GC: G1 prints one "garbage-first heap … used NK" line; the serial and
+# parallel collectors print one line per generation, and after a full collection everything live
+# is in the old one (the young one only holds what threads allocated since, e.g. for the attach).
+heap_kb() {
+  jcmd "$1" GC.run >/dev/null; sleep 0.5; jcmd "$1" GC.heap_info > "$out/heap-$2.txt"
+  grep -E 'garbage-first heap|tenured generation|ParOldGen' "$out/heap-$2.txt" | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1
+}
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 if [[ " $PARTS " == *" mem "* ]]; then
   p=${pid_of[pwgate]}
