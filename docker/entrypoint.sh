@@ -7,7 +7,10 @@ set -euo pipefail
 PWGATE_JAR=${PWGATE_JAR:-/opt/pwgate/pwgate.jar}
 PWGATE_CONFIG=${PWGATE_CONFIG:-/etc/pwgate/pwgate.yaml}
 PWGATE_ADMIN=${PWGATE_ADMIN:-127.0.0.1:9187}
-JAVA_OPTS=${JAVA_OPTS:--XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75}
+# The flags bench/ measured as best for pwgate (bench/RESULTS.md, "Optimisation log"): the serial
+# collector (a proxy's heap is small; less CPU per transaction than G1 on few cores) and no
+# sampled leak tracking in production.
+JAVA_OPTS=${JAVA_OPTS:--XX:+UseSerialGC -Dio.netty.leakDetection.level=disabled -XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75}
 
 case "${1:-run}" in
   run)
