@@ -4,11 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -17,6 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.RawPg;
 
 /** Limits and protocol edges, seen from a real socket and a real driver. */
 class LimitsIT {
@@ -58,72 +54,40 @@ class LimitsIT {
         }
     }
 
-    /** Reads one backend message: tag, then its body. */
-    static byte[] readMessage(DataInputStream in, byte[] tagOut) throws IOException {
-        tagOut[0] = in.readByte();
-        int len = in.readInt();
-        byte[] body = new byte[len - 4];
-        in.readFully(body);
-        return body;
-    }
-
-    static String field(byte[] errorBody, char code) {
-        int i = 0;
-        while (i < errorBody.length && errorBody[i] != 0) {
-            int end = i + 1;
-            while (errorBody[end] != 0) {
-                end++;
-            }
-            if (errorBody[i] == code) {
-                return new String(errorBody, i + 1, end - i - 1, StandardCharsets.UTF_8);
-            }
-            i = end + 1;
-        }
-        return null;
+    /** An 8-byte startup-phase packet: length 8 and one code (protocol version or request code). */
+    static byte[] packet(int code) {
+        byte[] b = new byte[8];
+        RawPg.putInt(b, 0, 8);
+        RawPg.putInt(b, 4, code);
+        return b;
     }
 
     @Test
     void protocolVersionTwoIsRefusedWith08P01() throws Exception {
-        try (Socket s = new Socket("127.0.0.1", pwgate.port())) {
-            s.setSoTimeout(5000);
-            DataOutputStream out = new DataOutputStream(s.getOutputStream());
-            out.writeInt(8);
-            out.writeInt(2 << 16);
-            out.flush();
-            DataInputStream in = new DataInputStream(s.getInputStream());
-            byte[] tag = new byte[1];
-            byte[] body = readMessage(in, tag);
-            assertEquals('E', tag[0]);
-            assertEquals("08P01", field(body, 'C'));
-            assertEquals(-1, in.read(), "the connection is closed after the error");
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            c.send(packet(2 << 16));
+            List<RawPg.Msg> got = c.readToEnd(5000); // the connection is closed after the error
+            assertEquals(1, got.size(), got.toString());
+            assertEquals("08P01", got.get(0).sqlState());
         }
     }
 
     @Test
     void sslAndGssEncryptionRequestsAreAnsweredNo() throws Exception {
         for (int code : new int[] {80877103, 80877104}) {
-            try (Socket s = new Socket("127.0.0.1", pwgate.port())) {
-                s.setSoTimeout(5000);
-                DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                out.writeInt(8);
-                out.writeInt(code);
-                out.flush();
-                assertEquals('N', s.getInputStream().read());
+            try (RawPg c = RawPg.connect(pwgate.port())) {
+                c.send(packet(code));
+                assertEquals('N', c.socket.getInputStream().read());
             }
         }
     }
 
     @Test
     void aClientThatNeverAuthenticatesIsClosedAtAuthTimeout() throws Exception {
-        try (Socket s = new Socket("127.0.0.1", pwgate.port())) {
-            s.setSoTimeout(5000);
+        try (RawPg c = RawPg.connect(pwgate.port())) {
             long t0 = System.nanoTime();
             // Say nothing at all: the server must give up after auth_timeout (1 s here).
-            DataInputStream in = new DataInputStream(s.getInputStream());
-            int first = in.read();
-            while (first != -1 && in.read() != -1) {
-                // drain an optional error message
-            }
+            c.readToEnd(5000);
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms >= 900 && ms < 4000, "closed after " + ms + " ms");
         }
@@ -131,17 +95,12 @@ class LimitsIT {
 
     @Test
     void anOversizedStartupPacketIsRefused() throws Exception {
-        try (Socket s = new Socket("127.0.0.1", pwgate.port())) {
-            s.setSoTimeout(5000);
-            DataOutputStream out = new DataOutputStream(s.getOutputStream());
-            out.writeInt(1_000_000);
-            out.writeInt(196608);
-            out.flush();
-            DataInputStream in = new DataInputStream(s.getInputStream());
-            byte[] tag = new byte[1];
-            byte[] body = readMessage(in, tag);
-            assertEquals('E', tag[0]);
-            assertEquals("08P01", field(body, 'C'));
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            byte[] header = packet(196608);
+            RawPg.putInt(header, 0, 1_000_000);
+            c.send(header);
+            RawPg.Msg m = c.read(5000);
+            assertEquals("08P01", m.sqlState(), m.toString());
         }
     }
 }
