@@ -596,7 +596,7 @@ final class PasswordCommandGate implements SessionGate {
     private boolean mayConcernRoles(byte[] text, int off, int len) {
         try {
             return classifier.mayConcernRoles(text, off, len);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             log.warn("session {}: the classifier's fast path failed ({}); classifying in full",
                     session.sessionId(), e.getClass().getSimpleName());
             return true;
@@ -607,7 +607,7 @@ final class PasswordCommandGate implements SessionGate {
     private Classification classify(byte[] text, int off, int len, LexSettings settings) {
         try {
             return classifier.classify(text, off, len, settings);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             log.warn("session {}: the classifier failed ({}); treating the text as unlexable",
                     session.sessionId(), e.getClass().getSimpleName());
             return new Classification(List.of(new Statement(new Span(0, len), Set.of(Kind.UNLEXABLE), List.of(),
@@ -618,7 +618,7 @@ final class PasswordCommandGate implements SessionGate {
     private String redact(byte[] text, int off, Span span, LexSettings settings) {
         try {
             return classifier.redact(text, off + span.start(), span.length(), settings);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             return null;
         }
     }
