@@ -216,6 +216,8 @@ class ConfigReloaderTest {
         assertTrue(current.get().parameters().restrictPasswordCommands());
         Files.writeString(file, yaml(6432, "off", 5, ""));
         await(() -> !current.get().parameters().restrictPasswordCommands(), Duration.ofSeconds(5));
+        // The config is published before the reload is counted: wait for the count, do not race it.
+        await(() -> reloads(Reload.APPLIED) == 2, Duration.ofSeconds(5));
         assertEquals(2, reloads(Reload.APPLIED));
     }
 
