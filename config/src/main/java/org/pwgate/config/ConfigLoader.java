@@ -145,10 +145,11 @@ public final class ConfigLoader {
     }
 
     private static Listen listen(YamlReader r, Mapping top) {
-        Optional<Mapping> m = r.section(top, "listen", Set.of("host", "port"));
+        Optional<Mapping> m = r.section(top, "listen", Set.of("host", "port", "threads"));
         return new Listen(
                 m.flatMap(x -> r.nonEmptyText(x, "host")).orElse("127.0.0.1"),
-                m.map(x -> r.integer(x, "port", 0, 65535).orElse(6432)).orElse(6432));
+                m.map(x -> r.integer(x, "port", 0, 65535).orElse(6432)).orElse(6432),
+                m.map(x -> r.integer(x, "threads", 1, 1024).orElse(0)).orElse(0));
     }
 
     private static final Map<String, BackendTlsMode> BACKEND_TLS = orderedMap(

@@ -37,7 +37,15 @@ public record PwgateConfig(
         protectedRoles = List.copyOf(protectedRoles);
     }
 
-    public record Listen(String host, int port) {}
+    /**
+     * Where clients connect, and how many event-loop threads serve them: {@code threads} 0 means
+     * automatic (half the available cores, at least one).
+     */
+    public record Listen(String host, int port, int threads) {
+        public Listen(String host, int port) {
+            this(host, port, 0);
+        }
+    }
 
     /**
      * Where the real PostgreSQL is. Exactly one of host/port or {@code embedded} is in effect:

@@ -81,7 +81,13 @@ class ConfigLoaderTest {
     @Test
     void listenKeysDefaultWhenTheSectionIsEmpty() throws Exception {
         PwgateConfig c = parse(MINIMAL.replace("listen: { host: 127.0.0.1, port: 6432 }", "listen: {}"));
-        assertEquals(new PwgateConfig.Listen("127.0.0.1", 6432), c.listen());
+        assertEquals(new PwgateConfig.Listen("127.0.0.1", 6432, 0), c.listen());
+    }
+
+    @Test
+    void listenThreadsAreRead() throws Exception {
+        PwgateConfig c = parse(MINIMAL.replace("listen: { host: 127.0.0.1, port: 6432 }", "listen: { port: 6432, threads: 3 }"));
+        assertEquals(3, c.listen().threads());
     }
 
     @Test
@@ -299,6 +305,7 @@ class ConfigLoaderTest {
             "limits: { failed_login: { delay: 2m } }|limits.failed_login.delay",
             "admin: { port: -1 }|admin.port",
             "listen: { port: 65536 }|listen.port",
+            "listen: { threads: 0 }|listen.threads",
     })
     void outOfRangeValues(String line, String key) {
         String yaml = line.startsWith("listen") ? MINIMAL.replace("listen: { host: 127.0.0.1, port: 6432 }", line)
