@@ -129,9 +129,56 @@ class FrameDecoderTest {
 
     @Test
     void anAnnouncedSizeIsNotReservedBeforeItsBytesArrive() {
-        // Records the largest buffer the decoder asks for.
         int[] largest = {0};
-        io.netty.buffer.ByteBufAllocator recording = new io.netty.buffer.AbstractByteBufAllocator(false) {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setAllocator(recordingAllocator(largest));
+        ch.pipeline().addLast(FrameDecoder.forBackend());
+        int size = 512 * 1024 * 1024;
+        ch.writeInbound(Unpooled.buffer(5).writeByte('D').writeInt(size + 4));
+        for (int i = 0; i < 4; i++) {
+            ch.writeInbound(Unpooled.wrappedBuffer(new byte[256 * 1024]));
+        }
+        assertNull(ch.readInbound());
+        assertTrue(largest[0] <= 2 * (4 * 256 * 1024 + 5), "reserved " + largest[0] + " bytes for 1 MiB received");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aStreamOfCutMessagesNeverGrowsTheBuffer() {
+        // COPY OUT: 100-byte CopyData messages, read in 4 KiB pieces that cut one of them each time.
+        int[] largest = {0};
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setAllocator(recordingAllocator(largest));
+        ch.pipeline().addLast(FrameDecoder.forBackend());
+        int frames = 5_000;
+        ByteBuf wire = Unpooled.buffer();
+        for (int i = 0; i < frames; i++) {
+            wire.writeByte('d').writeInt(4 + 95);
+            for (int j = 0; j < 95; j++) {
+                wire.writeByte((byte) (i + j));
+            }
+        }
+        int seen = 0;
+        while (wire.isReadable()) {
+            ch.writeInbound(wire.readRetainedSlice(Math.min(4096, wire.readableBytes())));
+            Frame f;
+            while ((f = ch.readInbound()) != null) {
+                assertEquals('d', f.tag());
+                assertEquals(95, f.body().readableBytes());
+                assertEquals((byte) (seen + 94), f.body().getByte(f.body().readerIndex() + 94));
+                f.release(); // handed on: nothing but the decoder holds the read buffer
+                seen++;
+            }
+        }
+        wire.release();
+        assertEquals(frames, seen);
+        assertTrue(largest[0] <= 4096 + 100, "allocated " + largest[0] + " bytes for 4 KiB reads");
+        ch.finishAndReleaseAll();
+    }
+
+    /** An allocator that records the largest buffer asked of it in {@code largest[0]}. */
+    private static io.netty.buffer.ByteBufAllocator recordingAllocator(int[] largest) {
+        return new io.netty.buffer.AbstractByteBufAllocator(false) {
             @Override
             protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
                 largest[0] = Math.max(largest[0], initialCapacity);
@@ -148,17 +195,6 @@ class FrameDecoderTest {
                 return false;
             }
         };
-        EmbeddedChannel ch = new EmbeddedChannel();
-        ch.config().setAllocator(recording);
-        ch.pipeline().addLast(FrameDecoder.forBackend());
-        int size = 512 * 1024 * 1024;
-        ch.writeInbound(Unpooled.buffer(5).writeByte('D').writeInt(size + 4));
-        for (int i = 0; i < 4; i++) {
-            ch.writeInbound(Unpooled.wrappedBuffer(new byte[256 * 1024]));
-        }
-        assertNull(ch.readInbound());
-        assertTrue(largest[0] <= 2 * (4 * 256 * 1024 + 5), "reserved " + largest[0] + " bytes for 1 MiB received");
-        ch.finishAndReleaseAll();
     }
 
     @Test
