@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -25,8 +24,8 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.pwgate.proxy.RecordingAllocator;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
@@ -71,31 +70,6 @@ class ProtocolFuzzTest {
     private static final CredentialSource USERS = user -> CompletableFuture.completedFuture(
             user.equals("app") ? Optional.of(new Credential("app", Optional.of(Md5.hash("secret", "app")), true, Optional.empty()))
                     : Optional.<Credential>empty());
-
-    /** Records the largest buffer the pipeline asked for. */
-    private static final class RecordingAllocator extends AbstractByteBufAllocator {
-        final AtomicInteger largest = new AtomicInteger();
-
-        RecordingAllocator() {
-            super(false);
-        }
-
-        @Override
-        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-            largest.accumulateAndGet(initialCapacity, Math::max);
-            return Unpooled.buffer(initialCapacity, maxCapacity);
-        }
-
-        @Override
-        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-            return newHeapBuffer(initialCapacity, maxCapacity);
-        }
-
-        @Override
-        public boolean isDirectBufferPooled() {
-            return false;
-        }
-    }
 
     private static EmbeddedChannel client(long maxMessageSize, ByteBufAllocator alloc) {
         PwgateConfig config = TestConfigs.embedded(10, Duration.ofSeconds(30));
@@ -271,7 +245,7 @@ class ProtocolFuzzTest {
             List<Reply> replies = Reply.parseAll(outbound(ch));
             assertEquals("08P01", replies.get(replies.size() - 1).field('C'));
             assertFalse(ch.isActive());
-            assertTrue(alloc.largest.get() < 64 * 1024, "largest allocation " + alloc.largest.get() + " bytes");
+            assertTrue(alloc.largest() < 64 * 1024, "largest allocation " + alloc.largest() + " bytes");
         } finally {
             ch.finishAndReleaseAll();
         }
@@ -301,7 +275,7 @@ class ProtocolFuzzTest {
             if (ch.isActive()) {
                 ch.writeInbound(Unpooled.wrappedBuffer(new byte[16]));
             }
-            int largest = alloc.largest.get();
+            int largest = alloc.largest();
             assertTrue(largest < 1 << 20, "an unauthenticated client with 37 bytes sent made pwgate allocate "
                     + largest + " bytes at once");
         } finally {

@@ -10,6 +10,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.pwgate.proxy.RecordingAllocator;
 
 class FrameDecoderTest {
 
@@ -129,9 +130,9 @@ class FrameDecoderTest {
 
     @Test
     void anAnnouncedSizeIsNotReservedBeforeItsBytesArrive() {
-        int[] largest = {0};
+        RecordingAllocator alloc = new RecordingAllocator();
         EmbeddedChannel ch = new EmbeddedChannel();
-        ch.config().setAllocator(recordingAllocator(largest));
+        ch.config().setAllocator(alloc);
         ch.pipeline().addLast(FrameDecoder.forBackend());
         int size = 512 * 1024 * 1024;
         ch.writeInbound(Unpooled.buffer(5).writeByte('D').writeInt(size + 4));
@@ -139,16 +140,16 @@ class FrameDecoderTest {
             ch.writeInbound(Unpooled.wrappedBuffer(new byte[256 * 1024]));
         }
         assertNull(ch.readInbound());
-        assertTrue(largest[0] <= 2 * (4 * 256 * 1024 + 5), "reserved " + largest[0] + " bytes for 1 MiB received");
+        assertTrue(alloc.largest() <= 2 * (4 * 256 * 1024 + 5), "reserved " + alloc.largest() + " bytes for 1 MiB received");
         ch.finishAndReleaseAll();
     }
 
     @Test
     void aStreamOfCutMessagesNeverGrowsTheBuffer() {
         // COPY OUT: 100-byte CopyData messages, read in 4 KiB pieces that cut one of them each time.
-        int[] largest = {0};
+        RecordingAllocator alloc = new RecordingAllocator();
         EmbeddedChannel ch = new EmbeddedChannel();
-        ch.config().setAllocator(recordingAllocator(largest));
+        ch.config().setAllocator(alloc);
         ch.pipeline().addLast(FrameDecoder.forBackend());
         int frames = 5_000;
         ByteBuf wire = Unpooled.buffer();
@@ -172,29 +173,8 @@ class FrameDecoderTest {
         }
         wire.release();
         assertEquals(frames, seen);
-        assertTrue(largest[0] <= 4096 + 100, "allocated " + largest[0] + " bytes for 4 KiB reads");
+        assertTrue(alloc.largest() <= 4096 + 100, "allocated " + alloc.largest() + " bytes for 4 KiB reads");
         ch.finishAndReleaseAll();
-    }
-
-    /** An allocator that records the largest buffer asked of it in {@code largest[0]}. */
-    private static io.netty.buffer.ByteBufAllocator recordingAllocator(int[] largest) {
-        return new io.netty.buffer.AbstractByteBufAllocator(false) {
-            @Override
-            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-                largest[0] = Math.max(largest[0], initialCapacity);
-                return io.netty.buffer.UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
-            }
-
-            @Override
-            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-                return newHeapBuffer(initialCapacity, maxCapacity);
-            }
-
-            @Override
-            public boolean isDirectBufferPooled() {
-                return false;
-            }
-        };
     }
 
     @Test
