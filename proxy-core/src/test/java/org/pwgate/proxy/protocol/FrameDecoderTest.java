@@ -128,12 +128,18 @@ class FrameDecoderTest {
         ch.finishAndReleaseAll();
     }
 
-    @Test
-    void anAnnouncedSizeIsNotReservedBeforeItsBytesArrive() {
-        RecordingAllocator alloc = new RecordingAllocator();
+    /** A backend-side decoder whose buffers come from {@code alloc}. */
+    private static EmbeddedChannel backendChannel(RecordingAllocator alloc) {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(alloc);
         ch.pipeline().addLast(FrameDecoder.forBackend());
+        return ch;
+    }
+
+    @Test
+    void anAnnouncedSizeIsNotReservedBeforeItsBytesArrive() {
+        RecordingAllocator alloc = new RecordingAllocator();
+        EmbeddedChannel ch = backendChannel(alloc);
         int size = 512 * 1024 * 1024;
         ch.writeInbound(Unpooled.buffer(5).writeByte('D').writeInt(size + 4));
         for (int i = 0; i < 4; i++) {
@@ -148,9 +154,7 @@ class FrameDecoderTest {
     void aStreamOfCutMessagesNeverGrowsTheBuffer() {
         // COPY OUT: 100-byte CopyData messages, read in 4 KiB pieces that cut one of them each time.
         RecordingAllocator alloc = new RecordingAllocator();
-        EmbeddedChannel ch = new EmbeddedChannel();
-        ch.config().setAllocator(alloc);
-        ch.pipeline().addLast(FrameDecoder.forBackend());
+        EmbeddedChannel ch = backendChannel(alloc);
         int frames = 5_000;
         ByteBuf wire = Unpooled.buffer();
         for (int i = 0; i < frames; i++) {
