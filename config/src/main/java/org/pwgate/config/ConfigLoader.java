@@ -197,8 +197,34 @@ public final class ConfigLoader {
         if ((tls == BackendTlsMode.VERIFY_CA || tls == BackendTlsMode.VERIFY_FULL) && !m.has("tls_ca")) {
             r.error(m.child("tls_ca"), m.keyLine("tls"), "is required with tls: verify-ca or verify-full");
         }
-        return new Backend(host, port, embedded, connectTimeout, tls, ca);
+        Backend backend = new Backend(host, port, embedded, connectTimeout, tls, ca);
+        if (m.has("host") && Backend.isSocketDirectory(host)) {
+            socketDirectory(r, m, backend);
+        }
+        return backend;
     }
+
+    /**
+     * A socket directory as backend.host: PostgreSQL never offers TLS on its Unix-domain socket
+     * (it answers an SSLRequest there with 'N'), so a mode that insists on TLS could only fail at
+     * every login; and the socket's path must fit the kernel's sun_path (107 bytes and a NUL).
+     */
+    private static void socketDirectory(YamlReader r, Mapping m, Backend backend) {
+        if (backend.tls() != BackendTlsMode.DISABLE && backend.tls() != BackendTlsMode.PREFER) {
+            r.error(m.child("tls"), m.keyLine("tls"),
+                    "PostgreSQL offers no TLS on its Unix-domain socket (backend.host is a socket directory); "
+                            + "use tls: disable, or a TCP host");
+        }
+        String socket = backend.socketPath().orElseThrow().toString();
+        int bytes = socket.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_SOCKET_PATH_BYTES) {
+            r.error(m.child("host"), m.value("host").orElse(null), "the socket path " + socket + " is " + bytes
+                    + " bytes long; Unix-domain socket paths are limited to " + MAX_SOCKET_PATH_BYTES);
+        }
+    }
+
+    /** sun_path holds 108 bytes on Linux, the last one the terminating NUL. */
+    private static final int MAX_SOCKET_PATH_BYTES = 107;
 
     private static final Map<String, AuthSource> AUTH_SOURCES = orderedMap(
             "auth_query", AuthSource.AUTH_QUERY, "auth_file", AuthSource.AUTH_FILE);

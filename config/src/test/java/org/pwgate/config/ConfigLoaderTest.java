@@ -442,6 +442,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aHostStartingWithASlashIsTheSocketDirectory() throws ConfigException {
+        PwgateConfig c = parse(MINIMAL.replace("backend: { host: db.local }", "backend: { host: /var/run/postgresql, port: 5433 }"));
+        assertEquals(Optional.of(Path.of("/var/run/postgresql/.s.PGSQL.5433")), c.backend().socketPath());
+        assertEquals(Optional.empty(), parse(MINIMAL).backend().socketPath());
+        // prefer is accepted: PostgreSQL answers 'N' on its socket and the session goes on in plaintext.
+        parse(MINIMAL.replace("backend: { host: db.local }", "backend: { host: /run/pg, tls: prefer }"));
+    }
+
+    @Test
+    void aSocketDirectoryRefusesTlsThatCannotHappenAndOverlongPaths() {
+        ConfigError tls = single(errors(MINIMAL.replace("backend: { host: db.local }", "backend: { host: /run/pg, tls: require }")),
+                "backend.tls", 2);
+        assertTrue(tls.message().contains("Unix-domain socket"), tls.message());
+        String longDir = "/" + "d".repeat(100);
+        ConfigError length = single(errors(MINIMAL.replace("backend: { host: db.local }", "backend: { host: " + longDir + " }")),
+                "backend.host", 2);
+        assertTrue(length.message().contains("limited to 107"), length.message());
+    }
+
+    @Test
     void unknownParameterListsTheKnownOnes() {
         ConfigError e = single(errors(MINIMAL + """
                 parameters:

@@ -78,7 +78,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final ChannelGroup clients;
     private final Optional<EmbeddedBackend> embedded;
-    private final InetSocketAddress backendAddress;
+    private final java.net.SocketAddress backendAddress;
     private final Optional<ServiceConnection> service;
     private final CredentialSource credentials;
     private final Optional<ServerTls> serverTls;
@@ -90,7 +90,7 @@ public final class ProxyServer implements AutoCloseable {
     private boolean closed;
 
     private ProxyServer(AtomicReference<PwgateConfig> config, EventLoopGroup group, Channel listener, ChannelGroup clients,
-                        Optional<EmbeddedBackend> embedded, InetSocketAddress backendAddress,
+                        Optional<EmbeddedBackend> embedded, java.net.SocketAddress backendAddress,
                         Optional<ServiceConnection> service, CredentialSource credentials,
                         Optional<ServerTls> serverTls, java.util.concurrent.ScheduledExecutorService tlsWatch,
                         PwgateMetrics metrics, ShutdownCoordinator shutdown, Optional<AdminServer> admin,
@@ -128,7 +128,8 @@ public final class ProxyServer implements AutoCloseable {
         AdminServer admin = null;
         ConfigReloader reloader = null;
         try {
-            InetSocketAddress backendAddress;
+            java.net.SocketAddress backendAddress;
+            String backendHost;
             Optional<PwgateConfig.Embedded> embeddedConfig = config.backend().embedded();
             if (embeddedConfig.isPresent()) {
                 Optional<java.nio.file.Path> dataDir = embeddedConfig.get().dataDirectory();
@@ -137,8 +138,11 @@ public final class ProxyServer implements AutoCloseable {
                 }
                 embedded = EmbeddedBackend.start(embeddedConfig.get().version(), dataDir, Map.of(), false);
                 backendAddress = new InetSocketAddress(embedded.host(), embedded.port());
+                backendHost = embedded.host();
             } else {
-                backendAddress = new InetSocketAddress(config.backend().host(), config.backend().port());
+                backendAddress = transport.backendAddress(config.backend().host(), config.backend().port());
+                backendHost = config.backend().host();
+                log.info("backend: {}", Transport.describe(backendAddress));
             }
             group = transport.newGroup(eventLoops(config.listen()), "pwgate");
             AtomicReference<PwgateConfig> current = new AtomicReference<>(config);
@@ -147,7 +151,7 @@ public final class ProxyServer implements AutoCloseable {
             boolean anyTls = clientTls || config.backend().tls() != PwgateConfig.BackendTlsMode.DISABLE;
             TlsProvider tlsProvider = anyTls ? TlsProvider.detect() : null;
             Optional<ServerTls> serverTls = clientTls ? Optional.of(ServerTls.load(config.tls(), tlsProvider)) : Optional.empty();
-            BackendTls backendTls = BackendTls.forConfig(config.backend(), backendAddress.getHostString(), tlsProvider);
+            BackendTls backendTls = BackendTls.forConfig(config.backend(), backendHost, tlsProvider);
             if (serverTls.isPresent()) {
                 // Certificate files are re-read off the event loops; a broken new file keeps the old one.
                 tlsWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -317,8 +321,8 @@ public final class ProxyServer implements AutoCloseable {
         return (InetSocketAddress) listener.localAddress();
     }
 
-    /** The PostgreSQL sessions are opened on (the embedded one's when embedded). */
-    public InetSocketAddress backendAddress() {
+    /** The PostgreSQL sessions are opened on (the embedded one's when embedded): host and port, or a Unix-domain socket. */
+    public java.net.SocketAddress backendAddress() {
         return backendAddress;
     }
 

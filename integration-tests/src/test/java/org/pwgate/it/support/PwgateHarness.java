@@ -93,7 +93,7 @@ public final class PwgateHarness implements AutoCloseable {
     }
 
     public InetSocketAddress backend() {
-        return server.backendAddress();
+        return (InetSocketAddress) server.backendAddress();
     }
 
     /** A JDBC URL through pwgate; {@code params} is appended as the query string (may be empty). */

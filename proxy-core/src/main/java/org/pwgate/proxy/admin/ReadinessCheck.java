@@ -4,7 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -13,7 +13,7 @@ import org.pwgate.auth.CredentialSource;
 import org.pwgate.proxy.Transport;
 
 /**
- * pwgate is ready when a new client could log in: the backend accepts a TCP connection and the
+ * pwgate is ready when a new client could log in: the backend accepts a connection and the
  * credential source answers. Both checks are asynchronous; nothing blocks an event loop.
  *
  * <p>The backend probe connects and closes without sending a byte: PostgreSQL does not log a
@@ -24,11 +24,11 @@ import org.pwgate.proxy.Transport;
 public final class ReadinessCheck implements Supplier<CompletionStage<Readiness>> {
     private final Transport transport;
     private final EventLoopGroup group;
-    private final InetSocketAddress backend;
+    private final SocketAddress backend;
     private final Duration connectTimeout;
     private final CredentialSource credentials;
 
-    public ReadinessCheck(Transport transport, EventLoopGroup group, InetSocketAddress backend, Duration connectTimeout,
+    public ReadinessCheck(Transport transport, EventLoopGroup group, SocketAddress backend, Duration connectTimeout,
                           CredentialSource credentials) {
         this.transport = transport;
         this.group = group;
@@ -45,9 +45,9 @@ public final class ReadinessCheck implements Supplier<CompletionStage<Readiness>
 
     private CompletionStage<Readiness> backendReachable() {
         CompletableFuture<Readiness> result = new CompletableFuture<>();
-        String where = backend.getHostString() + ":" + backend.getPort();
+        String where = Transport.describe(backend);
         try {
-            ChannelFuture connect = transport.clientBootstrap(group.next(), connectTimeout)
+            ChannelFuture connect = transport.clientBootstrap(group.next(), connectTimeout, backend)
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(backend);
             connect.addListener(f -> {

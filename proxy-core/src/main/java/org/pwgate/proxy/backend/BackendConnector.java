@@ -11,7 +11,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,31 +47,32 @@ public final class BackendConnector {
     public static final String LOGIN_HANDLER = "login";
 
     private final Transport transport;
-    private final InetSocketAddress address;
+    private final SocketAddress address;
     private final Duration connectTimeout;
     private final BackendTls tls;
 
     /** Plaintext to the backend. */
-    public BackendConnector(Transport transport, InetSocketAddress address, Duration connectTimeout) {
-        this(transport, address, connectTimeout, plaintext(address));
+    public BackendConnector(Transport transport, SocketAddress address, Duration connectTimeout) {
+        this(transport, address, connectTimeout, plaintext());
     }
 
-    public BackendConnector(Transport transport, InetSocketAddress address, Duration connectTimeout, BackendTls tls) {
+    /** {@code address}: host and port, or a Unix-domain socket ({@link Transport#backendAddress}). */
+    public BackendConnector(Transport transport, SocketAddress address, Duration connectTimeout, BackendTls tls) {
         this.transport = transport;
         this.address = address;
         this.connectTimeout = connectTimeout;
         this.tls = tls;
     }
 
-    private static BackendTls plaintext(InetSocketAddress address) {
+    private static BackendTls plaintext() {
         try {
-            return BackendTls.of(org.pwgate.config.PwgateConfig.BackendTlsMode.DISABLE, Optional.empty(), address.getHostString(), null);
+            return BackendTls.of(org.pwgate.config.PwgateConfig.BackendTlsMode.DISABLE, Optional.empty(), "", null);
         } catch (TlsConfigException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    public InetSocketAddress address() {
+    public SocketAddress address() {
         return address;
     }
 
@@ -99,7 +100,7 @@ public final class BackendConnector {
             }
         });
         BackendLogin login = new BackendLogin(user, storedMd5);
-        ChannelFuture connect = transport.clientBootstrap(loop, connectTimeout)
+        ChannelFuture connect = transport.clientBootstrap(loop, connectTimeout, address)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -113,15 +114,15 @@ public final class BackendConnector {
             if (!f.isSuccess()) {
                 promise.tryFailure(new BackendLoginException(
                         ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server"),
-                        "connecting to the backend " + address + " failed: " + f.cause().getMessage()));
+                        "connecting to the backend " + Transport.describe(address) + " failed: " + f.cause().getMessage()));
                 return;
             }
             Channel ch = connect.channel();
-            tls.negotiate(ch, address.getPort()).addListener(t -> {
+            tls.negotiate(ch, port(address)).addListener(t -> {
                 if (!t.isSuccess()) {
                     promise.tryFailure(new BackendLoginException(
                             ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server securely"),
-                            "TLS to the backend " + address + " failed: " + t.cause().getMessage()));
+                            "TLS to the backend " + Transport.describe(address) + " failed: " + t.cause().getMessage()));
                     return;
                 }
                 ByteBuf out = ch.alloc().buffer();
@@ -133,7 +134,7 @@ public final class BackendConnector {
         // connection but never answers must not hold the client until auth_timeout.
         ScheduledFuture<?> loginTimeout = loop.schedule(() -> promise.tryFailure(new BackendLoginException(
                         ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server: timeout"),
-                        "the backend " + address + " did not complete the login within " + connectTimeout.toMillis() + " ms")),
+                        "the backend " + Transport.describe(address) + " did not complete the login within " + connectTimeout.toMillis() + " ms")),
                 connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
         promise.addListener(f -> {
             loginTimeout.cancel(false);
@@ -142,6 +143,11 @@ public final class BackendConnector {
             }
         });
         return promise;
+    }
+
+    /** The TCP port, a hint for TLS session reuse; -1 for a Unix-domain socket, where PostgreSQL offers no TLS. */
+    private static int port(SocketAddress address) {
+        return address instanceof java.net.InetSocketAddress inet ? inet.getPort() : -1;
     }
 
     /** Drives {@link BackendLogin}; after ReadyForQuery it only parks frames for the session's new owner. */

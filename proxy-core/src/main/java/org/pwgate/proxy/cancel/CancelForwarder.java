@@ -26,7 +26,7 @@ public final class CancelForwarder {
 
     public Future<Void> forward(EventLoop loop, CancelRegistry.Target target) {
         Promise<Void> done = loop.newPromise();
-        transport.clientBootstrap(loop, connectTimeout)
+        transport.clientBootstrap(loop, connectTimeout, target.backend())
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target.backend())
                 .addListener((ChannelFutureListener) f -> {

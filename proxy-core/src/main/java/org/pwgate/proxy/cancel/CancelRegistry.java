@@ -1,6 +1,6 @@
 package org.pwgate.proxy.cancel;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.SecureRandom;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,7 +15,7 @@ import org.pwgate.proxy.protocol.BackendMessage.BackendKeyData;
 public final class CancelRegistry {
 
     /** Where a cancel goes: the backend's address and its own key for the session. */
-    public record Target(InetSocketAddress backend, BackendKeyData backendKey) {}
+    public record Target(SocketAddress backend, BackendKeyData backendKey) {}
 
     private final SecureRandom random;
     private final ConcurrentMap<Long, Target> targets = new ConcurrentHashMap<>();

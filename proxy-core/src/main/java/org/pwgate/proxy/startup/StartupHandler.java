@@ -8,7 +8,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -353,7 +352,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             write(p);
         }
         Optional<BackendKeyData> clientKey = backend.key().map(k -> services.cancelRegistry().register(
-                new CancelRegistry.Target((InetSocketAddress) backend.channel().remoteAddress(), k)));
+                new CancelRegistry.Target(services.backend().address(), k)));
         clientKey.ifPresent(this::write);
         write(new ReadyForQuery(backend.transactionStatus()));
         log.info("{}: session started for user \"{}\" database \"{}\" from {}", connId, user, database,
