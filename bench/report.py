@@ -12,7 +12,13 @@ import statistics
 from collections import defaultdict
 
 SECTION = "## Proxy benchmark"
-TARGET_ORDER = ["direct", "pwgate", "pwgate_off", "pwgate_b", "pgbouncer", "direct_tls", "pwgate_tls", "pwgate_tls2"]
+TARGET_ORDER = ["direct", "pwgate", "pwgate_off", "pwgate_b", "pgbouncer", "pwgate_unix", "pgbouncer_unix",
+                "direct_tls", "pwgate_tls", "pwgate_tls2"]
+
+
+def bouncer_for(t):
+    """The PgBouncer a target is compared with: the one that reaches PostgreSQL the same way."""
+    return "pgbouncer_unix" if t.endswith("_unix") else "pgbouncer"
 
 
 def num(s):
@@ -80,15 +86,15 @@ def pgbench_table(c):
                                         ["simple", "extended", "prepared"].index(k[1]), int(k[2]))):
         per = c[key]
         d = per.get("direct")
-        b = per.get("pgbouncer")
         for t in order(per):
             x = per[t]
+            b = per.get(bouncer_for(t))
             lat = x["lavg"] / 1000 if x["lavg"] is not None else x["lat"]
             added = (x["p99"] - d["p99"]) if (x["p99"] is not None and d and d["p99"] is not None and t != "direct") else None
             lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 wl.get(key[0], key[0]), key[1], key[2], t, f(x["tps"]),
                 f(x["tps"] / d["tps"], "{:.3f}") if d and t != "direct" else "",
-                f(x["tps"] / b["tps"], "{:.3f}") if b and t not in ("pgbouncer", "direct") else "",
+                f(x["tps"] / b["tps"], "{:.3f}") if b and t not in ("pgbouncer", "pgbouncer_unix", "direct") else "",
                 f(lat, "{:.3f}"), f(x["p99"] / 1000 if x["p99"] is not None else None, "{:.3f}", ""),
                 f(added, "{:+.0f}", ""), f(x["cpu_us_tx"], "{:.1f}", "")))
     return lines
@@ -114,6 +120,8 @@ def main():
          "All on loopback on one machine: pgbench, PostgreSQL, the proxy and PgBouncer share its cores, so a proxy's own "
          "CPU use lowers TPS; \"proxy CPU µs/tx\" is the proxy process's user+system time per transaction. "
          "pwgate = restriction on; pwgate_off = rds.restrict_password_commands 0; pgbouncer = session mode; "
+         "pwgate_unix and pgbouncer_unix reach PostgreSQL over its Unix-domain socket instead of TCP, and their "
+         "× PgBouncer compares the two of them; "
          "ratios are of means over the rounds. p99 and the latency average come from pgbench's per-transaction log (-l). "
          "On this project's 2-core machines other builds and tests may run at the same time (see the load average above): "
          "ratios from one run are fair, absolute figures move between runs.", ""]
@@ -188,12 +196,13 @@ def main():
 
     for mode in ("simple", "prepared"):
         x = c.get(("select", mode, "16"), {})
-        if "pwgate" in x and "direct" in x:
-            r = x["pwgate"]["tps"] / x["direct"]["tps"]
-            check("select-only, 16 clients, {}: ≥ 0.85× direct".format(mode), "{:.3f}×".format(r), r >= 0.85)
-        if "pwgate" in x and "pgbouncer" in x:
-            r = x["pwgate"]["tps"] / x["pgbouncer"]["tps"]
-            check("select-only, 16 clients, {}: ≥ 1.0× PgBouncer".format(mode), "{:.3f}×".format(r), r >= 1.0)
+        for t, how in (("pwgate", ""), ("pwgate_unix", " (both proxies on the Unix socket)")):
+            if t in x and "direct" in x:
+                r = x[t]["tps"] / x["direct"]["tps"]
+                check("select-only, 16 clients, {}: ≥ 0.85× direct{}".format(mode, how), "{:.3f}×".format(r), r >= 0.85)
+            if t in x and bouncer_for(t) in x:
+                r = x[t]["tps"] / x[bouncer_for(t)]["tps"]
+                check("select-only, 16 clients, {}: ≥ 1.0× PgBouncer{}".format(mode, how), "{:.3f}×".format(r), r >= 1.0)
     worst = None
     for (w, mode, cl), x in c.items():
         if w == "select" and cl == "1" and "pwgate" in x and "direct" in x and x["pwgate"]["p99"] is not None:

@@ -33,7 +33,7 @@ ROUNDS=${ROUNDS:-2}                # every cell this many times, target order re
 CLIENTS=${CLIENTS:-"1 16 64"}
 MODES=${MODES:-"simple extended prepared"}
 WORKLOADS=${WORKLOADS:-"select tpcb"}
-TARGETS=${TARGETS:-"direct pwgate pwgate_off pgbouncer"}
+TARGETS=${TARGETS:-"direct pwgate pwgate_off pgbouncer pwgate_unix pgbouncer_unix"}
 LATENCY_CLIENTS=${LATENCY_CLIENTS:-"1 16"}   # cells with a per-transaction log (-l) for p99
 WARMUP=${WARMUP:-10}               # seconds of pgbench -S through each pwgate before measuring (JIT)
 CONN_CLIENTS=${CONN_CLIENTS:-"1 8"}
@@ -54,6 +54,7 @@ if [ -n "$PWGATE_B_JAR" ] && [[ " $TARGETS " != *" pwgate_b "* ]]; then TARGETS=
 # the probe to itself and take the port.
 PG_PORT=25432; PWGATE_PORT=26432; PWGATE_OFF_PORT=26433; BOUNCER_PORT=26434
 PWGATE_TLS_PORT=26435; PWGATE_TLS2_PORT=26436; PWGATE_B_PORT=26437; STARTUP_PORT=26438
+PWGATE_UNIX_PORT=26439; BOUNCER_UNIX_PORT=26440
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 install_missing() {
@@ -76,7 +77,7 @@ declare -A pid_of=()
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$out/pgbouncer.pid" ] && kill "$(cat "$out/pgbouncer.pid")" 2>/dev/null || true
+  for f in "$out/pgbouncer.pid" "$out/pgbouncer_unix.pid"; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   [ -d "$out/pgdata" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$out/pgdata" -m fast stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -88,6 +89,11 @@ wait_port() {
 }
 
 install_missing
+# A port something else already listens on would send a target's load to that process instead.
+for p in $PG_PORT $PWGATE_PORT $PWGATE_OFF_PORT $BOUNCER_PORT $PWGATE_TLS_PORT $PWGATE_TLS2_PORT $PWGATE_B_PORT \
+         $STARTUP_PORT $PWGATE_UNIX_PORT $BOUNCER_UNIX_PORT; do
+  if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then echo "bench: port $p is already in use; stop what listens there" >&2; exit 1; fi
+done
 jar=${PWGATE_JAR:-$repo/proxy-core/target/pwgate.jar}
 [ -f "$jar" ] || (cd "$repo" && mvn -q -B -ntp -DskipTests package)
 
@@ -128,18 +134,18 @@ psql_admin() { PGPASSWORD=rdsadmin-bench psql -X -q -v ON_ERROR_STOP=1 -h 127.0.
 psql_admin -c "ALTER ROLE rdsadmin PASSWORD '$(md5 rdsadmin-bench rdsadmin)'" \
            -c "CREATE ROLE app LOGIN PASSWORD '$(md5 app-bench app)'" \
            -c "CREATE ROLE rds_password NOLOGIN" -c "CREATE ROLE rds_superuser NOLOGIN IN ROLE rds_password"
-printf 'host all all 127.0.0.1/32 md5\n' > "$out/pgdata/pg_hba.conf"
+printf 'local all all md5\nhost all all 127.0.0.1/32 md5\n' > "$out/pgdata/pg_hba.conf"
 psql_admin -c "SELECT pg_reload_conf()" >/dev/null
 PGPASSWORD=rdsadmin-bench pgbench -q -i -s "$SCALE" -h 127.0.0.1 -p $PG_PORT -U rdsadmin postgres >/dev/null 2>&1
 psql_admin -c "GRANT ALL ON ALL TABLES IN SCHEMA public TO app" >/dev/null
 
 # --- pwgate instances ---------------------------------------------------------------------------
-# name port restriction client-tls backend-tls jar opts
+# name port restriction client-tls backend-tls jar opts [backend host: 127.0.0.1, or the socket directory]
 start_pwgate() {
-  local name=$1 port=$2 restrict=$3 ctls=$4 btls=$5 jarfile=$6 opts=$7
+  local name=$1 port=$2 restrict=$3 ctls=$4 btls=$5 jarfile=$6 opts=$7 bhost=${8:-127.0.0.1}
   {
     echo "listen: { host: 127.0.0.1, port: $port }"
-    echo "backend: { host: 127.0.0.1, port: $PG_PORT, tls: $btls }"
+    echo "backend: { host: \"$bhost\", port: $PG_PORT, tls: $btls }"
     echo "auth: { source: auth_query, auth_user: rdsadmin, auth_password: \"$(md5 rdsadmin-bench rdsadmin)\" }"
     echo "limits: { max_client_connections: $((max_sessions + 200)) }"
     echo "parameters: { rds.restrict_password_commands: $restrict }"
@@ -147,8 +153,10 @@ start_pwgate() {
     [ "$ctls" = disable ] || echo "tls: { mode: $ctls, cert: $out/tls/cert.pem, key: $out/tls/key.pem }"
   } > "$out/$name.yaml"
   opts=${opts//@NAME@/$name}   # e.g. -XX:StartFlightRecording=filename=/tmp/@NAME@.jfr
+  # Its own session, as PostgreSQL (pg_ctl) and PgBouncer (-d) have: with the kernel's autogroup
+  # scheduling each session shares the CPU as one group, and pwgate must not share pgbench's.
   # shellcheck disable=SC2086
-  java $opts -jar "$jarfile" --config "$out/$name.yaml" > "$out/$name.log" 2>&1 &
+  setsid java $opts -jar "$jarfile" --config "$out/$name.yaml" > "$out/$name.log" 2>&1 < /dev/null &
   pids+=($!); pid_of[$name]=$!
 }
 if [ "${PWGATE_APPCDS:-0}" = 1 ]; then
@@ -159,6 +167,8 @@ if [ "${PWGATE_APPCDS:-0}" = 1 ]; then
 fi
 start_pwgate pwgate $PWGATE_PORT 1 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS"
 start_pwgate pwgate_off $PWGATE_OFF_PORT 0 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS"
+# The same pwgate reaching PostgreSQL over its Unix-domain socket (backend.host the socket directory).
+start_pwgate pwgate_unix $PWGATE_UNIX_PORT 1 disable disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS" "$out"
 [ -z "$PWGATE_B_JAR" ] || start_pwgate pwgate_b $PWGATE_B_PORT 1 disable disable "$out/pwgate-b.jar" "$PWGATE_B_JAVA_OPTS"
 if [[ " $PARTS " == *" tls "* ]]; then
   start_pwgate pwgate_tls $PWGATE_TLS_PORT 1 require disable "$out/pwgate.jar" "$PWGATE_JAVA_OPTS"
@@ -183,18 +193,23 @@ server_tls_sslmode = disable
 logfile = $out/pgbouncer.log
 pidfile = $out/pgbouncer.pid
 INI
-chown postgres "$out/pgbouncer.ini" "$out/userlist.txt"
-runuser -u postgres -- "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" -d "$out/pgbouncer.ini" > /dev/null 2>&1
-for p in $PWGATE_PORT $PWGATE_OFF_PORT $BOUNCER_PORT; do wait_port "$p"; done
+# And a second PgBouncer that reaches PostgreSQL over the socket, to compare pwgate_unix with.
+sed -e "s|host=127.0.0.1 port=$PG_PORT|host=$out port=$PG_PORT|" -e "s|listen_port = $BOUNCER_PORT|listen_port = $BOUNCER_UNIX_PORT|" \
+    -e "s|pgbouncer\.log|pgbouncer_unix.log|" -e "s|pgbouncer\.pid|pgbouncer_unix.pid|" "$out/pgbouncer.ini" > "$out/pgbouncer_unix.ini"
+chown postgres "$out/pgbouncer.ini" "$out/pgbouncer_unix.ini" "$out/userlist.txt"
+for ini in pgbouncer pgbouncer_unix; do
+  runuser -u postgres -- "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" -d "$out/$ini.ini" > /dev/null 2>&1
+done
+for p in $PWGATE_PORT $PWGATE_OFF_PORT $BOUNCER_PORT $PWGATE_UNIX_PORT $BOUNCER_UNIX_PORT; do wait_port "$p"; done
 [ -z "$PWGATE_B_JAR" ] || wait_port $PWGATE_B_PORT
 [[ " $PARTS " != *" tls "* ]] || { wait_port $PWGATE_TLS_PORT; wait_port $PWGATE_TLS2_PORT; }
-pid_of[pgbouncer]=$(cat "$out/pgbouncer.pid")
+pid_of[pgbouncer]=$(cat "$out/pgbouncer.pid"); pid_of[pgbouncer_unix]=$(cat "$out/pgbouncer_unix.pid")
 
 port_of() {
   case $1 in
     direct|direct_tls) echo $PG_PORT;; pwgate) echo $PWGATE_PORT;; pwgate_off) echo $PWGATE_OFF_PORT;;
     pgbouncer) echo $BOUNCER_PORT;; pwgate_b) echo $PWGATE_B_PORT;; pwgate_tls) echo $PWGATE_TLS_PORT;;
-    pwgate_tls2) echo $PWGATE_TLS2_PORT;;
+    pwgate_tls2) echo $PWGATE_TLS2_PORT;; pwgate_unix) echo $PWGATE_UNIX_PORT;; pgbouncer_unix) echo $BOUNCER_UNIX_PORT;;
   esac
 }
 sslmode_of() { case $1 in direct_tls|pwgate_tls|pwgate_tls2) echo require;; *) echo disable;; esac; }
@@ -364,7 +379,8 @@ fi
 # --- hold: keep everything running for profiling by hand, until this script gets SIGTERM -----------
 if [[ " $PARTS " == *" hold "* ]]; then
   echo "bench: holding (PostgreSQL $PG_PORT, pwgate $PWGATE_PORT pid ${pid_of[pwgate]}, pwgate_off $PWGATE_OFF_PORT," \
-       "PgBouncer $BOUNCER_PORT pid ${pid_of[pgbouncer]}${PWGATE_B_JAR:+, pwgate_b $PWGATE_B_PORT pid ${pid_of[pwgate_b]:-}});" \
+       "PgBouncer $BOUNCER_PORT pid ${pid_of[pgbouncer]}, pwgate_unix $PWGATE_UNIX_PORT pid ${pid_of[pwgate_unix]}," \
+       "pgbouncer_unix $BOUNCER_UNIX_PORT pid ${pid_of[pgbouncer_unix]}${PWGATE_B_JAR:+, pwgate_b $PWGATE_B_PORT pid ${pid_of[pwgate_b]:-}});" \
        "kill $$ to end"
   sleep infinity & wait $!
 fi
