@@ -82,8 +82,13 @@ class DrainIT {
 
     @AfterEach
     void stop() throws Exception {
+        // SIGTERM first: pwgate then stops its embedded PostgreSQL. A SIGKILL leaves that server
+        // running after the test run, an orphan on the CI machine.
         if (process != null && process.isAlive()) {
-            process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            process.destroy();
+            if (!process.waitFor(DRAIN.toSeconds() + 20, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
         }
     }
 
