@@ -57,7 +57,12 @@ public record PwgateConfig(
                           BackendTlsMode tls, Optional<Path> tlsCaFile) {
         /** The server's socket file when {@code host} names a socket directory. */
         public Optional<Path> socketPath() {
-            return isSocketDirectory(host) ? Optional.of(Path.of(host).resolve(".s.PGSQL." + port)) : Optional.empty();
+            return isSocketDirectory(host) ? Optional.of(socketFile(host, port)) : Optional.empty();
+        }
+
+        /** PostgreSQL's name for the socket of {@code port} in the socket directory {@code directory}. */
+        public static Path socketFile(String directory, int port) {
+            return Path.of(directory).resolve(".s.PGSQL." + port);
         }
 
         /** libpq's rule: a host that starts with '/' is a socket directory, anything else a name or address. */

@@ -68,7 +68,7 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
         if (!PwgateConfig.Backend.isSocketDirectory(host)) {
             return new InetSocketAddress(host, port);
         }
-        Path socket = Path.of(host).resolve(".s.PGSQL." + port);
+        Path socket = PwgateConfig.Backend.socketFile(host, port);
         return domainChannelClass == EpollDomainSocketChannel.class
                 ? new DomainSocketAddress(socket.toString()) : UnixDomainSocketAddress.of(socket);
     }

@@ -34,9 +34,9 @@ class TransportTest {
 
     @Test
     void aHostNameIsTcp() {
-        SocketAddress a = Transport.nio().backendAddress("db.example", 5433);
+        SocketAddress a = Transport.nio().backendAddress("localhost", 5433);
         assertInstanceOf(InetSocketAddress.class, a);
-        assertEquals("db.example:5433", Transport.describe(a));
+        assertEquals("localhost:5433", Transport.describe(a));
     }
 
     @Test
