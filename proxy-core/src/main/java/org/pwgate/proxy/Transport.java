@@ -1,7 +1,7 @@
 package org.pwgate.proxy;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -37,6 +37,12 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
                         Class<? extends Channel> channelClass,
                         Class<? extends Channel> domainChannelClass) {
 
+    /**
+     * Netty's default allocator (the adaptive pooling allocator in Netty 4.2; {@code
+     * -Dio.netty.allocator.type=pooled} selects the classic arena allocator instead). Measured
+     * against the arena allocator: see bench/RESULTS.md, optimisation log.
+     */
+    public static final ByteBufAllocator ALLOCATOR = ByteBufAllocator.DEFAULT;
     /**
      * Explicit water marks: when more than HIGH bytes wait to be written to a channel it turns
      * unwritable and the opposite side stops reading until it drops below LOW.
@@ -105,7 +111,7 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .option(ChannelOption.ALLOCATOR, ALLOCATOR)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
         if (isDomain(remote)) {
             return b.channel(domainChannelClass);
