@@ -33,6 +33,26 @@ final class GateWire {
         return end == from ? "" : body.toString(from, end - from, StandardCharsets.ISO_8859_1);
     }
 
+    /** True when {@link #name} at {@code from} would be {@code expected} (ASCII), without decoding it. */
+    static boolean nameIs(ByteBuf body, int from, String expected) {
+        int n = expected.length();
+        int end = body.writerIndex();
+        if (from < 0 || from + n > end) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (body.getByte(from + i) != expected.charAt(i)) {
+                return false;
+            }
+        }
+        return from + n == end || body.getByte(from + n) == 0;
+    }
+
+    /** True when {@link #name} at {@code from} would be empty: the unnamed statement or portal. */
+    static boolean isUnnamed(ByteBuf body, int from) {
+        return from >= body.writerIndex() || body.getByte(from) == 0;
+    }
+
     static int afterName(ByteBuf body, int from) {
         int end = nul(body, from);
         return end < 0 ? body.writerIndex() : end + 1;

@@ -46,6 +46,11 @@ final class NameTable {
     private final Entry unnamed = new Entry("");
     private final Map<String, Entry> named = new HashMap<>();
 
+    /** True when no named entry exists: every name but the unnamed one then holds nothing restricted. */
+    boolean holdsNoNames() {
+        return named.isEmpty();
+    }
+
     Analysis lookup(String name, long epoch) {
         Entry e = name.isEmpty() ? unnamed : named.get(name);
         if (e == null) {

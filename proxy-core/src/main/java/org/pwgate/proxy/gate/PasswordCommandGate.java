@@ -228,25 +228,43 @@ final class PasswordCommandGate implements SessionGate {
     private void bind(Frame f, Consumer<Frame> out) {
         ByteBuf b = f.body();
         int r = b.readerIndex();
-        String portal = GateWire.name(b, r);
-        String statement = GateWire.name(b, GateWire.afterName(b, r));
-        if ((GUARD_NAME.equals(portal) || GUARD_NAME.equals(statement)) && restrictionOn()) {
+        int s = GateWire.afterName(b, r);
+        if ((GateWire.nameIs(b, r, GUARD_NAME) || GateWire.nameIs(b, s, GUARD_NAME)) && restrictionOn()) {
             failClosedFromClient(f, out, "the client used the reserved name " + GUARD_NAME);
             return;
         }
-        Analysis analysis = statements.lookup(statement, syncEpoch);
-        queue.push(ResponseQueue.BIND, portals.assign(portal, analysis, syncEpoch));
+        Analysis analysis = lookup(statements, b, s);
+        NameTable.Assignment assignment;
+        if (analysis == null && portals.holdsNoNames() && !GateWire.isUnnamed(b, r)) {
+            assignment = null; // what assign() would answer, without decoding the name
+        } else {
+            assignment = portals.assign(GateWire.name(b, r), analysis, syncEpoch);
+        }
+        queue.push(ResponseQueue.BIND, assignment);
         out.accept(f);
+    }
+
+    /**
+     * {@code table.lookup} of the name at {@code from}. Names are decoded only when the table
+     * holds named entries: the common case, no restricted statement prepared under a name, costs
+     * no string per Bind or Execute.
+     */
+    private Analysis lookup(NameTable table, ByteBuf b, int from) {
+        if (table.holdsNoNames() && !GateWire.isUnnamed(b, from)) {
+            return null;
+        }
+        return table.lookup(GateWire.name(b, from), syncEpoch);
     }
 
     private void execute(Frame f, Consumer<Frame> out) {
         ByteBuf b = f.body();
-        String portal = GateWire.name(b, b.readerIndex());
-        Analysis analysis = portals.lookup(portal, syncEpoch);
-        if (analysis != null || GUARD_NAME.equals(portal)) {
+        int r = b.readerIndex();
+        Analysis analysis = lookup(portals, b, r);
+        boolean reserved = GateWire.nameIs(b, r, GUARD_NAME);
+        if (analysis != null || reserved) {
             PwgateConfig cfg = config.get();
             if (cfg.parameters().restrictPasswordCommands()) {
-                if (GUARD_NAME.equals(portal)) {
+                if (reserved) {
                     failClosedFromClient(f, out, "the client used the reserved portal name " + GUARD_NAME);
                     return;
                 }

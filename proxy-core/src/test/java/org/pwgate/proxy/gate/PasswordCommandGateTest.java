@@ -244,6 +244,43 @@ class PasswordCommandGateTest {
     }
 
     @Test
+    void namedPortalOfANamedRestrictedStatementIsGuardedAndOthersPassUntouched() {
+        // Names are looked up without decoding them while the tables hold no named entry; once
+        // one does, every lookup decodes. Both ways must answer the same.
+        d.client(d.bind("p0", "plain"), d.execute("p0"), d.sync());
+        assertEquals(List.of("B p0 plain", "E p0", "S"), d.sentToBackend());
+        d.backend(d.bindComplete(), d.commandComplete("SELECT 1"), d.ready('T'));
+        d.sentToClient();
+        d.client(d.parse("s1", "ALTER ROLE bob PASSWORD 'pw'"), d.bind("p1", "s1"), d.bind("p2", "plain"),
+                d.execute("p2"), d.execute("p1"), d.sync());
+        List<String> expected = new ArrayList<>(List.of("P s1 ALTER ROLE bob PASSWORD 'pw'", "B p1 s1", "B p2 plain", "E p2"));
+        expected.addAll(injected("E p1", "S"));
+        assertEquals(expected, d.sentToBackend());
+        d.backend(d.parseComplete(), d.bindComplete(), d.bindComplete(), d.commandComplete("SELECT 1"),
+                d.closeComplete(), d.closeComplete(), d.parseComplete(), d.bindComplete(),
+                d.error("42501", REFUSAL), d.ready('T'));
+        assertEquals(List.of("ParseComplete", "BindComplete", "BindComplete", "CommandComplete SELECT 1",
+                STRIPPED_REFUSAL, "ReadyForQuery T"), d.sentToClient());
+    }
+
+    @Test
+    void reservedNameInBindOrExecuteTerminatesTheSession() {
+        for (int kind = 0; kind < 3; kind++) {
+            GateDriver fresh = new GateDriver(true);
+            try {
+                fresh.client(kind == 0 ? fresh.bind("pwgate_guard", "") : kind == 1 ? fresh.bind("", "pwgate_guard")
+                        : fresh.execute("pwgate_guard"));
+                assertEquals(List.of("X"), fresh.sentToBackend(), "case " + kind);
+            } finally {
+                fresh.close();
+            }
+        }
+        // A name that only starts like the reserved one is the client's own.
+        d.client(d.bind("pwgate_guard2", ""), d.execute("pwgate_guard2"), d.sync());
+        assertEquals(List.of("B pwgate_guard2 ''", "E pwgate_guard2", "S"), d.sentToBackend());
+    }
+
+    @Test
     void namedStatementIsGuardedAtEachExecute() {
         d.client(d.parse("s1", "ALTER ROLE bob PASSWORD 'pw'"), d.sync());
         d.sentToBackend();
