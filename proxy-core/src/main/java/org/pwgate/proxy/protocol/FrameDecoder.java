@@ -50,6 +50,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private long maxMessageSize;
     /** Wire size of the large frame whose head is at the start of the cumulation, 0 when none. */
     private int pendingLargeFrame;
+    /** Where tagged frames go once a session relay has taken the channel over; null: down the pipeline. */
+    private Sink sink;
+
+    /**
+     * Takes a relayed session's frames straight from the decoder, without a pipeline event per
+     * frame. Each call gets the frame (a retained slice, as always) and where its bytes lie in
+     * the buffer it was cut from, header included, so that a frame passed on unchanged can be
+     * written as part of one slice of that buffer with the frames next to it.
+     */
+    public interface Sink {
+        void frame(Frame frame, ByteBuf source, int sourceIndex);
+    }
 
     private FrameDecoder(Mode mode, long maxMessageSize, long initialMaxMessageSize) {
         this.mode = mode;
@@ -114,6 +126,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         maxMessageSize = configuredMaxMessageSize;
     }
 
+    /**
+     * From the next frame on, tagged frames go to {@code sink} instead of down the pipeline;
+     * ProtocolViolation still goes down the pipeline, after the frames before it. Call on the
+     * channel's event loop.
+     */
+    public void deliverTo(Sink sink) {
+        this.sink = sink;
+    }
+
     /** The startup phase is over: from the next byte on, messages are tagged. */
     public void expectTagged() {
         if (mode == Mode.STARTUP) {
@@ -172,7 +193,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         // slice().retain(), not retainedSlice(): a plain slice is a small new object, while a
         // retained slice comes from Netty's object recycler, which cost more per message.
         ByteBuf wire = in.readSlice(1 + length).retain();
-        out.add(new Frame(tag, wire.readerIndex(5)));
+        Frame frame = new Frame(tag, wire.readerIndex(5));
+        if (sink != null) {
+            sink.frame(frame, in, start);
+        } else {
+            out.add(frame);
+        }
     }
 
     private void fail(ByteBuf in, List<Object> out, String message) {

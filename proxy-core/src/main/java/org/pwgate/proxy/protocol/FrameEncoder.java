@@ -1,10 +1,12 @@
 package org.pwgate.proxy.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Writes a {@link Frame} back to the wire: tag, length word, body. A frame that is passed on as it
@@ -24,24 +26,32 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Frame frame, List<Object> out) {
+        encode(frame, ctx.alloc(), out::add);
+    }
+
+    /** Hands {@code frame}'s wire form to {@code out}, as one buffer or two (header, large body); takes the frame over. */
+    public static void encode(Frame frame, ByteBufAllocator alloc, Consumer<ByteBuf> out) {
         ByteBuf body = frame.body();
         int size = body.readableBytes();
         if (hasOwnHeader(frame.tag(), body, size)) {
             // The five bytes before the body are exactly the header we would write: send them too.
-            out.add(body.readerIndex(body.readerIndex() - 5));
+            out.accept(body.readerIndex(body.readerIndex() - 5));
         } else if (size <= COPY_THRESHOLD) {
-            ByteBuf buf = ctx.alloc().ioBuffer(5 + size);
+            ByteBuf buf = alloc.ioBuffer(5 + size);
             try {
                 buf.writeByte(frame.tag()).writeInt(4 + size).writeBytes(body, body.readerIndex(), size);
+            } catch (RuntimeException e) {
+                buf.release();
+                throw e;
             } finally {
                 body.release();
             }
-            out.add(buf);
+            out.accept(buf);
         } else {
-            ByteBuf header = ctx.alloc().ioBuffer(5);
+            ByteBuf header = alloc.ioBuffer(5);
             header.writeByte(frame.tag()).writeInt(4 + size);
-            out.add(header);
-            out.add(body);
+            out.accept(header);
+            out.accept(body);
         }
     }
 

@@ -1,10 +1,10 @@
 package org.pwgate.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -19,6 +19,7 @@ import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.BackendMessage;
 import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
 import org.pwgate.proxy.protocol.Frame;
+import org.pwgate.proxy.protocol.FrameDecoder;
 import org.pwgate.proxy.protocol.FrameEncoder;
 import org.pwgate.proxy.protocol.MalformedMessageException;
 import org.pwgate.proxy.protocol.ProtocolViolation;
@@ -31,11 +32,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Relays an established session between the client channel and its backend channel (both on one
  * event loop: no locks). Every frame goes through the session's gate; frames are written as they
- * come and flushed once per read batch.
+ * come and flushed once per read batch. Each side's FrameDecoder hands its frames straight to the
+ * relay ({@link FrameDecoder#deliverTo}), not as one pipeline event per frame.
  *
  * <pre>
- *   client --Frame--> ClientSide --gate.onClientFrame--> backend.write ... flush on readComplete
- *   client <--Frame-- BackendSide <--gate.onBackendFrame-- backend   (ParameterStatus noted first)
+ *   client --Frame--> fromClient --gate.onClientFrame--> backend.write ... flush on readComplete
+ *   client <--Frame-- fromBackend <--gate.onBackendFrame-- backend   (ParameterStatus noted first)
  * </pre>
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
@@ -65,6 +67,16 @@ public final class SessionRelay {
     private final QueryTracker tracker;
     private boolean backendSentFatal;
     private boolean ended;
+    /**
+     * The frame the gate is looking at, from the decoder, and where its bytes are: if the gate
+     * passes that very frame on, untouched, it joins the span of its buffer (see Outbound).
+     */
+    private Frame clientFrame;
+    private ByteBuf clientSource;
+    private int clientIndex;
+    private Frame backendFrame;
+    private ByteBuf backendSource;
+    private int backendIndex;
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -78,14 +90,24 @@ public final class SessionRelay {
         this.onEnd = onEnd;
         this.toBackendWire = new Outbound(backend);
         this.toClientWire = new Outbound(client);
-        this.toBackend = toBackendWire::write;
+        this.toBackend = f -> {
+            if (f == clientFrame && isUntouched(f)) {
+                toBackendWire.passOn(f, clientSource, clientIndex);
+            } else {
+                toBackendWire.write(f);
+            }
+        };
         // Counted after the gate: what the client really receives.
         this.toClient = f -> {
             bytesOut += f.wireLength();
             if (f.tag() == Tag.READY_FOR_QUERY && f.body().isReadable()) {
                 tracker.readyForQuery(f.body().getByte(f.body().readerIndex()));
             }
-            toClientWire.write(f);
+            if (f == backendFrame && isUntouched(f)) {
+                toClientWire.passOn(f, backendSource, backendIndex);
+            } else {
+                toClientWire.write(f);
+            }
         };
     }
 
@@ -109,6 +131,8 @@ public final class SessionRelay {
         BackendSide backendSide = new BackendSide();
         client.pipeline().addLast(CLIENT_HANDLER, clientSide);
         backend.pipeline().replace(BackendConnector.LOGIN_HANDLER, BACKEND_HANDLER, backendSide);
+        client.pipeline().get(FrameDecoder.class).deliverTo(this::fromClient);
+        backend.pipeline().get(FrameDecoder.class).deliverTo(this::fromBackend);
         client.closeFuture().addListener(f -> end());
         backend.closeFuture().addListener(f -> end());
         for (Frame f : session.takeEarlyFrames()) {
@@ -125,6 +149,37 @@ public final class SessionRelay {
         if (!client.isActive()) {
             backend.close();
         }
+    }
+
+    /** A frame from the client's decoder: {@code source[index, ...)} holds its wire bytes. */
+    private void fromClient(Frame frame, ByteBuf source, int index) {
+        clientFrame = frame;
+        clientSource = source;
+        clientIndex = index;
+        try {
+            onClientFrame(frame);
+        } finally {
+            clientFrame = null;
+            clientSource = null;
+        }
+    }
+
+    private void fromBackend(Frame frame, ByteBuf source, int index) {
+        backendFrame = frame;
+        backendSource = source;
+        backendIndex = index;
+        try {
+            onBackendFrame(frame);
+        } finally {
+            backendFrame = null;
+            backendSource = null;
+        }
+    }
+
+    /** As the decoder cut it: the body is the whole slice after the 5-byte header, so the frame's wire bytes are the slice's. */
+    private static boolean isUntouched(Frame f) {
+        ByteBuf body = f.body();
+        return body.readerIndex() == 5 && body.writerIndex() == body.capacity();
     }
 
     private void onClientFrame(Frame frame) {
@@ -185,8 +240,7 @@ public final class SessionRelay {
     }
 
     private void flushToBackend() {
-        toBackendWire.emit();
-        backend.flush();
+        toBackendWire.flush();
         if (bytesIn != 0) {
             metrics.addBytesIn(bytesIn);
             bytesIn = 0;
@@ -194,8 +248,7 @@ public final class SessionRelay {
     }
 
     private void flushToClient() {
-        toClientWire.emit();
-        client.flush();
+        toClientWire.flush();
         if (bytesOut != 0) {
             metrics.addBytesOut(bytesOut);
             bytesOut = 0;
@@ -345,98 +398,72 @@ public final class SessionRelay {
     }
 
     /**
-     * Writes frames to one channel, joining frames that are passed on unchanged and lie next to
-     * each other in the buffer they were read into (FrameDecoder keeps each header in front of its
-     * body) into one write of that memory: a read batch of T, D, C, Z goes out as one buffer, not
-     * four. Anything else is written as a frame (FrameEncoder) after what was joined so far, so
-     * the order on the wire is the order of the calls. {@link #emit()} writes what is joined;
-     * every write to the channel that does not go through here must come after an emit.
+     * Writes to one channel. Frames passed on unchanged are not written one by one: their bytes,
+     * header included, still lie in the buffer they were read into, next to each other, so a run
+     * of them (a read batch of T, D, C, Z) goes out as one slice of that buffer, the span. Every
+     * other write ({@link #write}, {@link #writeBuffer}) first writes the span so far, so the order
+     * on the wire is the order of the calls. {@link #emit()} writes the span; every write to the
+     * channel that does not go through here must come after an emit.
      *
-     * <p>Ownership: the joined frames keep their own references until the write has completed,
-     * then they are released (so leak tracking sees each released through its own buffer); the
-     * joined view itself holds no reference.
+     * <p>Ownership: a frame added to the span is released at once; the span holds one reference
+     * to its buffer instead, which the written slice takes over (the channel releases it once
+     * written). So the buffer outlives its decoder's hold on it, and leak tracking sees it
+     * released through a buffer derived from the one that was read.
      */
     private static final class Outbound {
+        /**
+         * Writes start at the frame decoder's place in the pipeline: what lies between it and the
+         * socket (TLS) still sees them, while the FrameEncoder and the relay behind it, which
+         * would only pass bytes on, are not visited per write. Frames are encoded here instead.
+         */
+        private final ChannelOutboundInvoker out;
         private final Channel ch;
-        private ByteBuf[] held = new ByteBuf[8];
-        private int count;
-        /** The buffer that owns the joined memory, and the joined range's addresses. */
-        private ByteBuf root;
-        private long start;
-        private long end;
+        private ByteBuf span;
+        private int spanStart;
+        private int spanEnd;
 
         Outbound(Channel ch) {
             this.ch = ch;
+            ChannelHandlerContext decoder = ch.pipeline().context(FrameDecoder.class);
+            this.out = decoder != null ? decoder : ch;
+        }
+
+        /** {@code f}, unchanged, whose wire bytes are {@code source[index, index + f.wireLength())}. */
+        void passOn(Frame f, ByteBuf source, int index) {
+            int length = f.wireLength();
+            if (span == source && index == spanEnd) {
+                spanEnd += length;
+            } else {
+                emit();
+                span = source.retain();
+                spanStart = index;
+                spanEnd = index + length;
+            }
+            f.release();
         }
 
         void write(Frame f) {
-            ByteBuf body = f.body();
-            int size = body.readableBytes();
-            if (body.hasMemoryAddress() && FrameEncoder.hasOwnHeader(f.tag(), body, size)) {
-                long from = body.memoryAddress() + body.readerIndex() - 5;
-                ByteBuf r = root(body);
-                if (count > 0 && r == root && from == end) {
-                    hold(body);
-                    end += 5 + size;
-                    return;
-                }
-                if (r.hasMemoryAddress()) {
-                    emit();
-                    root = r;
-                    start = from;
-                    end = from + 5 + size;
-                    hold(body);
-                    return;
-                }
-            }
             emit();
-            ch.write(f, ch.voidPromise());
+            FrameEncoder.encode(f, ch.alloc(), this::writeBuffer);
         }
 
         void writeBuffer(ByteBuf buf) {
             emit();
-            ch.write(buf, ch.voidPromise());
+            out.write(buf, ch.voidPromise());
         }
 
         void emit() {
-            if (count == 0) {
+            ByteBuf s = span;
+            if (s == null) {
                 return;
             }
-            if (count == 1) {
-                // One frame: its own buffer, from the header on.
-                ByteBuf body = held[0];
-                held[0] = null;
-                count = 0;
-                root = null;
-                ch.write(body.readerIndex(body.readerIndex() - 5), ch.voidPromise());
-                return;
-            }
-            ByteBuf[] frames = java.util.Arrays.copyOf(held, count);
-            java.util.Arrays.fill(held, 0, count, null);
-            count = 0;
-            ByteBuf joined = Unpooled.unreleasableBuffer(root.slice((int) (start - root.memoryAddress()), (int) (end - start)));
-            root = null;
-            ch.write(joined).addListener(done -> {
-                for (ByteBuf b : frames) {
-                    b.release();
-                }
-            });
+            span = null;
+            out.write(s.slice(spanStart, spanEnd - spanStart), ch.voidPromise());
         }
 
-        private void hold(ByteBuf body) {
-            if (count == held.length) {
-                held = java.util.Arrays.copyOf(held, count * 2);
-            }
-            held[count++] = body;
-        }
-
-        /** The buffer that owns the memory: slices and leak-detection wrappers unwrapped. */
-        private static ByteBuf root(ByteBuf b) {
-            ByteBuf r = b;
-            for (ByteBuf u = r.unwrap(); u != null; u = u.unwrap()) {
-                r = u;
-            }
-            return r;
+        void flush() {
+            emit();
+            out.flush();
         }
     }
 }

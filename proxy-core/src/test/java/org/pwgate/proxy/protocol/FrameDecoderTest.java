@@ -37,6 +37,33 @@ class FrameDecoderTest {
     }
 
     @Test
+    void aSinkGetsEachFrameWithWhereItsBytesLieAndViolationsStillGoDownThePipeline() {
+        FrameDecoder decoder = FrameDecoder.forBackend();
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        decoder.deliverTo((frame, source, index) -> {
+            // The frame's wire bytes, header included, are source[index, index + wireLength).
+            byte[] wire = new byte[frame.wireLength()];
+            source.getBytes(index, wire);
+            byte[] own = new byte[frame.wireLength()];
+            frame.body().getBytes(frame.body().readerIndex() - 5, own);
+            assertTrue(java.util.Arrays.equals(wire, own));
+            seen.add((char) frame.tag() + "@" + index);
+            frame.release();
+        });
+        // A cut Query: its head in one read, its tail and a Sync in the next, then a bad length.
+        byte[] all = concat(SYNC, QUERY, SYNC);
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 0, 8));
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 8, all.length - 8));
+        assertEquals(java.util.List.of("S@0", "Q@0", "S@14"), seen);
+        assertNull(ch.readInbound(), "frames went to the sink, not down the pipeline");
+        ch.writeInbound(Unpooled.wrappedBuffer(bytes('Q', 0, 0, 0, 2)));
+        assertInstanceOf(ProtocolViolation.class, ch.readInbound());
+        assertEquals(3, seen.size());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void reassemblesFramesFedOneByteAtATime() {
         EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
         byte[] all = concat(QUERY, SYNC, QUERY);
