@@ -204,8 +204,7 @@ final class PasswordCommandGate implements SessionGate {
     private void parse(Frame f, Consumer<Frame> out) {
         ByteBuf b = f.body();
         int r = b.readerIndex();
-        String name = GateWire.name(b, r);
-        if (GUARD_NAME.equals(name) && restrictionOn()) {
+        if (GateWire.nameIs(b, r, GUARD_NAME) && restrictionOn()) {
             failClosedFromClient(f, out, "the client used the reserved statement name " + GUARD_NAME);
             return;
         }
@@ -221,7 +220,7 @@ final class PasswordCommandGate implements SessionGate {
                 analysis = analyzePrepared(text, off, len);
             }
         }
-        queue.push(ResponseQueue.PARSE, statements.assign(name, analysis, syncEpoch));
+        queue.push(ResponseQueue.PARSE, assign(statements, b, r, analysis));
         out.accept(f);
     }
 
@@ -234,26 +233,29 @@ final class PasswordCommandGate implements SessionGate {
             return;
         }
         Analysis analysis = lookup(statements, b, s);
-        NameTable.Assignment assignment;
-        if (analysis == null && portals.holdsNoNames() && !GateWire.isUnnamed(b, r)) {
-            assignment = null; // what assign() would answer, without decoding the name
-        } else {
-            assignment = portals.assign(GateWire.name(b, r), analysis, syncEpoch);
-        }
-        queue.push(ResponseQueue.BIND, assignment);
+        queue.push(ResponseQueue.BIND, assign(portals, b, r, analysis));
         out.accept(f);
     }
 
-    /**
-     * {@code table.lookup} of the name at {@code from}. Names are decoded only when the table
-     * holds named entries: the common case, no restricted statement prepared under a name, costs
-     * no string per Bind or Execute.
+    /*
+     * Name-table access by the name's place in a message body. Names are decoded only when the
+     * table holds named entries: in the common case, no restricted statement prepared under a
+     * name, a Parse, Bind, Execute or Close costs no string. The answers are the table's own: an
+     * absent named entry holds nothing, and assigning nothing to it records nothing.
      */
+
     private Analysis lookup(NameTable table, ByteBuf b, int from) {
         if (table.holdsNoNames() && !GateWire.isUnnamed(b, from)) {
             return null;
         }
         return table.lookup(GateWire.name(b, from), syncEpoch);
+    }
+
+    private NameTable.Assignment assign(NameTable table, ByteBuf b, int from, Analysis value) {
+        if (value == null && table.holdsNoNames() && !GateWire.isUnnamed(b, from)) {
+            return null;
+        }
+        return table.assign(GateWire.name(b, from), value, syncEpoch);
     }
 
     private void execute(Frame f, Consumer<Frame> out) {
@@ -302,7 +304,7 @@ final class PasswordCommandGate implements SessionGate {
             byte kind = b.getByte(r);
             NameTable table = kind == 'S' ? statements : kind == 'P' ? portals : null;
             if (table != null) {
-                assignment = table.assign(GateWire.name(b, r + 1), null, syncEpoch);
+                assignment = assign(table, b, r + 1, null);
             }
         }
         queue.push(ResponseQueue.CLOSE, assignment);

@@ -67,16 +67,6 @@ public final class SessionRelay {
     private final QueryTracker tracker;
     private boolean backendSentFatal;
     private boolean ended;
-    /**
-     * The frame the gate is looking at, from the decoder, and where its bytes are: if the gate
-     * passes that very frame on, untouched, it joins the span of its buffer (see Outbound).
-     */
-    private Frame clientFrame;
-    private ByteBuf clientSource;
-    private int clientIndex;
-    private Frame backendFrame;
-    private ByteBuf backendSource;
-    private int backendIndex;
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -90,24 +80,14 @@ public final class SessionRelay {
         this.onEnd = onEnd;
         this.toBackendWire = new Outbound(backend);
         this.toClientWire = new Outbound(client);
-        this.toBackend = f -> {
-            if (f == clientFrame && isUntouched(f)) {
-                toBackendWire.passOn(f, clientSource, clientIndex);
-            } else {
-                toBackendWire.write(f);
-            }
-        };
+        this.toBackend = toBackendWire::send;
         // Counted after the gate: what the client really receives.
         this.toClient = f -> {
             bytesOut += f.wireLength();
             if (f.tag() == Tag.READY_FOR_QUERY && f.body().isReadable()) {
                 tracker.readyForQuery(f.body().getByte(f.body().readerIndex()));
             }
-            if (f == backendFrame && isUntouched(f)) {
-                toClientWire.passOn(f, backendSource, backendIndex);
-            } else {
-                toClientWire.write(f);
-            }
+            toClientWire.send(f);
         };
     }
 
@@ -153,33 +133,21 @@ public final class SessionRelay {
 
     /** A frame from the client's decoder: {@code source[index, ...)} holds its wire bytes. */
     private void fromClient(Frame frame, ByteBuf source, int index) {
-        clientFrame = frame;
-        clientSource = source;
-        clientIndex = index;
+        toBackendWire.arriving(frame, source, index);
         try {
             onClientFrame(frame);
         } finally {
-            clientFrame = null;
-            clientSource = null;
+            toBackendWire.arrived();
         }
     }
 
     private void fromBackend(Frame frame, ByteBuf source, int index) {
-        backendFrame = frame;
-        backendSource = source;
-        backendIndex = index;
+        toClientWire.arriving(frame, source, index);
         try {
             onBackendFrame(frame);
         } finally {
-            backendFrame = null;
-            backendSource = null;
+            toClientWire.arrived();
         }
-    }
-
-    /** As the decoder cut it: the body is the whole slice after the 5-byte header, so the frame's wire bytes are the slice's. */
-    private static boolean isUntouched(Frame f) {
-        ByteBuf body = f.body();
-        return body.readerIndex() == 5 && body.writerIndex() == body.capacity();
     }
 
     private void onClientFrame(Frame frame) {
@@ -421,6 +389,13 @@ public final class SessionRelay {
         private ByteBuf span;
         private int spanStart;
         private int spanEnd;
+        /**
+         * The frame the gate is looking at, from the other side's decoder, and where its bytes
+         * are: if the gate sends that very frame on, untouched, it joins the span.
+         */
+        private Frame arriving;
+        private ByteBuf arrivingSource;
+        private int arrivingIndex;
 
         Outbound(Channel ch) {
             this.ch = ch;
@@ -428,8 +403,34 @@ public final class SessionRelay {
             this.out = decoder != null ? decoder : ch;
         }
 
+        void arriving(Frame f, ByteBuf source, int index) {
+            arriving = f;
+            arrivingSource = source;
+            arrivingIndex = index;
+        }
+
+        void arrived() {
+            arriving = null;
+            arrivingSource = null;
+        }
+
+        /** Writes {@code f}: into the span when it is the arriving frame, untouched, else on its own. */
+        void send(Frame f) {
+            if (f == arriving && isUntouched(f)) {
+                passOn(f, arrivingSource, arrivingIndex);
+            } else {
+                write(f);
+            }
+        }
+
+        /** As the decoder cut it: the body is the whole slice after the 5-byte header, so the frame's wire bytes are the slice's. */
+        private static boolean isUntouched(Frame f) {
+            ByteBuf body = f.body();
+            return body.readerIndex() == 5 && body.writerIndex() == body.capacity();
+        }
+
         /** {@code f}, unchanged, whose wire bytes are {@code source[index, index + f.wireLength())}. */
-        void passOn(Frame f, ByteBuf source, int index) {
+        private void passOn(Frame f, ByteBuf source, int index) {
             int length = f.wireLength();
             if (span == source && index == spanEnd) {
                 spanEnd += length;
