@@ -1,5 +1,6 @@
 package org.pwgate.proxy.gate;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,30 +49,50 @@ final class LexingWindow {
         encodingMayChange = true;
     }
 
-    /** Looks for words that can change client_encoding; cheap single pass. */
+    /**
+     * Looks for words that can change client_encoding, ASCII case-insensitively, anywhere in the
+     * text (inside literals and identifiers too: over-matching only widens the window). One pass;
+     * a word is compared in full only where its first two bytes are there, so the letters every
+     * query is full of (e, n, s, u) cost one extra compare, not a string match.
+     */
     void noteText(byte[] t, int off, int len) {
         if (encodingMayChange) {
             return;
         }
-        int end = off + len;
-        for (int i = off; i < end; i++) {
-            int c = t[i] | 0x20;
-            if ((c == 'e' && matches(t, i, end, "encoding")) || (c == 'n' && matches(t, i, end, "names"))
-                    || (c == 's' && matches(t, i, end, "set_config")) || (c == 'u' && matches(t, i, end, "u&"))) {
+        int last = off + len - 1; // every word is at least two bytes: its second byte is at most here
+        for (int i = off; i < last; i++) {
+            int second = t[i + 1] | 0x20;
+            boolean found = switch (t[i] | 0x20) {
+                case 'e' -> second == 'n' && matches(t, i, off + len, ENCODING);
+                case 'n' -> second == 'a' && matches(t, i, off + len, NAMES);
+                case 's' -> second == 'e' && matches(t, i, off + len, SET_CONFIG);
+                case 'u' -> t[i + 1] == '&';
+                default -> false;
+            };
+            if (found) {
                 encodingMayChange = true;
                 return;
             }
         }
     }
 
-    private static boolean matches(byte[] t, int i, int end, String word) {
-        if (end - i < word.length()) {
+    private static final byte[] ENCODING = ascii("encoding");
+    private static final byte[] NAMES = ascii("names");
+    private static final byte[] SET_CONFIG = ascii("set_config");
+
+    private static byte[] ascii(String word) {
+        return word.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** {@code word} (lower case) at {@code t[i]}: letters match either case, other bytes exactly. */
+    private static boolean matches(byte[] t, int i, int end, byte[] word) {
+        if (end - i < word.length) {
             return false;
         }
-        for (int k = 0; k < word.length(); k++) {
+        for (int k = 0; k < word.length; k++) {
+            byte w = word[k];
             byte b = t[i + k];
-            char w = word.charAt(k);
-            if (b != w && (Character.isLetter(w) ? (b | 0x20) != w : true)) {
+            if (b != w && (w < 'a' || w > 'z' || (b | 0x20) != w)) {
                 return false;
             }
         }
