@@ -69,7 +69,7 @@ def cells(rows, kind):
             cpu = mean([r["cpu"] for r in rs])
             out[key][t] = dict(tps=tps, lat=mean([r["second"] for r in rs]), lavg=mean([r["lavg"] for r in rs]),
                                p99=mean([r["p99"] for r in rs]), conn=mean([r["conn"] for r in rs]),
-                               n=len(rs), spread=(max(r["value"] for r in rs) - min(r["value"] for r in rs)) / tps if tps else 0,
+                               n=len(rs), rounds={r["round"]: r["value"] for r in rs if r["value"]}, spread=(max(r["value"] for r in rs) - min(r["value"] for r in rs)) / tps if tps else 0,
                                cpu_us_tx=(mean([r["cpu"] * 1000 / (r["value"] * DURATION[0]) for r in rs if r["value"] and r["cpu"]])
                                           if t not in ("direct", "direct_tls") else None))
     return out
@@ -78,9 +78,18 @@ def cells(rows, kind):
 DURATION = [1.0]
 
 
+def round_range(x, b):
+    """The ratio to PgBouncer round by round (a round runs a cell's targets back to back): how far one run's noise reaches."""
+    common = sorted(set(x["rounds"]) & set(b["rounds"]))
+    if len(common) < 2:
+        return ""
+    rs = [x["rounds"][r] / b["rounds"][r] for r in common]
+    return "{:.2f}–{:.2f}".format(min(rs), max(rs))
+
+
 def pgbench_table(c):
-    lines = ["| workload | protocol | clients | target | TPS | × direct | × PgBouncer | avg latency ms | p99 ms | p99 added over direct µs | proxy CPU µs/tx |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| workload | protocol | clients | target | TPS | × direct | × PgBouncer | × PgBouncer, lowest–highest round | avg latency ms | p99 ms | p99 added over direct µs | proxy CPU µs/tx |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     wl = {"select": "select-only (-S)", "tpcb": "TPC-B-like"}
     for key in sorted(c, key=lambda k: (["select", "tpcb"].index(k[0]) if k[0] in ("select", "tpcb") else 9,
                                         ["simple", "extended", "prepared"].index(k[1]), int(k[2]))):
@@ -91,10 +100,11 @@ def pgbench_table(c):
             b = per.get(bouncer_for(t))
             lat = x["lavg"] / 1000 if x["lavg"] is not None else x["lat"]
             added = (x["p99"] - d["p99"]) if (x["p99"] is not None and d and d["p99"] is not None and t != "direct") else None
-            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 wl.get(key[0], key[0]), key[1], key[2], t, f(x["tps"]),
                 f(x["tps"] / d["tps"], "{:.3f}") if d and t != "direct" else "",
                 f(x["tps"] / b["tps"], "{:.3f}") if b and t not in ("pgbouncer", "pgbouncer_unix", "direct") else "",
+                round_range(x, b) if b and t not in ("pgbouncer", "pgbouncer_unix", "direct") else "",
                 f(lat, "{:.3f}"), f(x["p99"] / 1000 if x["p99"] is not None else None, "{:.3f}", ""),
                 f(added, "{:+.0f}", ""), f(x["cpu_us_tx"], "{:.1f}", "")))
     return lines
