@@ -36,6 +36,11 @@ final class LexingWindow {
     static final List<String> CLIENT_ONLY_ENCODINGS =
             List.of("SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB");
 
+    /** The words noteText looks for, in lower case ("u&" is checked inline). */
+    private static final byte[] ENCODING = ascii("encoding");
+    private static final byte[] NAMES = ascii("names");
+    private static final byte[] SET_CONFIG = ascii("set_config");
+
     private final Set<String> seenEncodings = new LinkedHashSet<>();
     private boolean encodingMayChange;
 
@@ -75,10 +80,6 @@ final class LexingWindow {
             }
         }
     }
-
-    private static final byte[] ENCODING = ascii("encoding");
-    private static final byte[] NAMES = ascii("names");
-    private static final byte[] SET_CONFIG = ascii("set_config");
 
     private static byte[] ascii(String word) {
         return word.getBytes(StandardCharsets.US_ASCII);

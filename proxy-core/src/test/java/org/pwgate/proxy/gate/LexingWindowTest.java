@@ -1,10 +1,12 @@
 package org.pwgate.proxy.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.pwgate.classifier.LexSettings;
@@ -13,16 +15,17 @@ import org.pwgate.proxy.session.SessionState;
 /** Which texts widen the window to every encoding that can hide quote bytes, and which do not. */
 class LexingWindowTest {
 
-    /** Encodings the window holds with a message in flight, after {@code text} went by. */
-    private static List<String> encodingsAfter(String text, int padding) {
+    /**
+     * Encodings the window holds with a message in flight, after the text {@code before + text +
+     * after} went by with only {@code text} inside the bounds noteText is given: the bytes around
+     * it lie in the same array, as they do in a read buffer, and must not be read.
+     */
+    private static List<String> encodingsAfter(String before, String text, String after) {
         LexingWindow window = new LexingWindow();
         SessionState session = new SessionState(1, new InetSocketAddress("127.0.0.1", 5555), "app", "postgres");
         window.noteReported(session);
-        byte[] ascii = text.getBytes(StandardCharsets.ISO_8859_1);
-        byte[] padded = new byte[ascii.length + 2 * padding];
-        java.util.Arrays.fill(padded, (byte) 'x');
-        System.arraycopy(ascii, 0, padded, padding, ascii.length);
-        window.noteText(padded, padding, ascii.length);
+        byte[] all = (before + text + after).getBytes(StandardCharsets.ISO_8859_1);
+        window.noteText(all, before.length(), text.getBytes(StandardCharsets.ISO_8859_1).length);
         return window.candidates(session, false).stream().map(LexSettings::clientEncoding).distinct().toList();
     }
 
@@ -30,9 +33,9 @@ class LexingWindowTest {
     @ValueSource(strings = {"SET client_encoding TO 'SJIS'", "set names 'sjis'", "SELECT pg_catalog.SET_CONFIG('a','b',false)",
             "ENCODING", "Names", "select U&'\\0041'", "u&", "SET CLIENT_ENCODING = DEFAULT", "xencodingx"})
     void wordsThatCanChangeTheEncodingWidenTheWindow(String text) {
-        for (int padding : new int[] {0, 3}) {
-            List<String> encodings = encodingsAfter(text, padding);
-            assertEquals(true, encodings.containsAll(LexingWindow.CLIENT_ONLY_ENCODINGS), text + " -> " + encodings);
+        for (String pad : new String[] {"", "xxx"}) {
+            List<String> encodings = encodingsAfter(pad, text, pad);
+            assertTrue(encodings.containsAll(LexingWindow.CLIENT_ONLY_ENCODINGS), text + " -> " + encodings);
         }
     }
 
@@ -41,10 +44,19 @@ class LexingWindowTest {
             "encodin", "name", "set_confi", "u", "u &", "unnamed nest sequence endless", "", "e", "n", "s",
             "\u00e9ncoding", "setconfig"})
     void otherTextsLeaveItAsReported(String text) {
-        // Padding after the text must not be read as part of it: "encodin" followed by "x" bytes
-        // stays short of "encoding".
-        for (int padding : new int[] {0, 3}) {
-            assertEquals(List.of("UTF8"), encodingsAfter(text, padding), text);
+        for (String pad : new String[] {"", "xxx"}) {
+            assertEquals(List.of("UTF8"), encodingsAfter(pad, text, pad), text);
+        }
+    }
+
+    @Test
+    void bytesOutsideTheTextDoNotCompleteAWord() {
+        // Each word cut at the text's end, its rest just after it in the same array, and the
+        // other way round: only what lies inside the bounds counts.
+        String[][] cuts = {{"", "encodin", "g"}, {"", "nam", "es"}, {"", "set_confi", "g"}, {"", "u", "&"},
+                {"e", "ncoding", ""}, {"u", "&", ""}, {"set", "_config", ""}};
+        for (String[] c : cuts) {
+            assertEquals(List.of("UTF8"), encodingsAfter(c[0], c[1], c[2]), String.join("|", c));
         }
     }
 }
