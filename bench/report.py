@@ -87,6 +87,24 @@ def round_range(x, b):
     return "{:.2f}–{:.2f}".format(min(rs), max(rs))
 
 
+# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1-30); beyond that, 2.0.
+T95 = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13,
+       2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04]
+
+
+def round_interval(x, b):
+    """The ratio to PgBouncer from the rounds taken as pairs (a round runs a cell's targets back to
+    back, so each pair saw the same state of the host): geometric mean and its 95 % interval, or
+    None with fewer than three rounds. It says whether a verdict at 1.0 is inside the noise."""
+    common = sorted(set(x["rounds"]) & set(b["rounds"]))
+    if len(common) < 3:
+        return None
+    logs = [math.log(x["rounds"][r] / b["rounds"][r]) for r in common]
+    m = sum(logs) / len(logs)
+    half = T95[min(len(logs) - 1, len(T95)) - 1] * statistics.stdev(logs) / math.sqrt(len(logs))
+    return len(logs), math.exp(m), math.exp(m - half), math.exp(m + half)
+
+
 def pgbench_table(c):
     lines = ["| workload | protocol | clients | target | TPS | × direct | × PgBouncer | × PgBouncer, lowest–highest round | avg latency ms | p99 ms | p99 added over direct µs | proxy CPU µs/tx |",
              "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -202,7 +220,8 @@ def main():
     T = []
 
     def check(name, value, ok, note=""):
-        T.append("| {} | {} | {} |".format(name, value, "met" if ok else ("not met" if ok is not None else "not measured") + (" " + note if note else "")))
+        verdict = "met" if ok else "not met" if ok is not None else "not measured"
+        T.append("| {} | {} | {} |".format(name, value, verdict + (" " + note if note else "")))
 
     for mode in ("simple", "prepared"):
         x = c.get(("select", mode, "16"), {})
@@ -212,7 +231,9 @@ def main():
                 check("select-only, 16 clients, {}: ≥ 0.85× direct{}".format(mode, how), "{:.3f}×".format(r), r >= 0.85)
             if t in x and bouncer_for(t) in x:
                 r = x[t]["tps"] / x[bouncer_for(t)]["tps"]
-                check("select-only, 16 clients, {}: ≥ 1.0× PgBouncer{}".format(mode, how), "{:.3f}×".format(r), r >= 1.0)
+                ci = round_interval(x[t], x[bouncer_for(t)])
+                check("select-only, 16 clients, {}: ≥ 1.0× PgBouncer{}".format(mode, how), "{:.3f}×".format(r), r >= 1.0,
+                      "(paired rounds: {:.3f}×, 95 % interval {:.3f}–{:.3f}, {} rounds)".format(ci[1], ci[2], ci[3], ci[0]) if ci else "")
     worst = None
     for (w, mode, cl), x in c.items():
         if w == "select" and cl == "1" and "pwgate" in x and "direct" in x and x["pwgate"]["p99"] is not None:
