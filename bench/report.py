@@ -69,7 +69,7 @@ def cells(rows, kind):
             cpu = mean([r["cpu"] for r in rs])
             out[key][t] = dict(tps=tps, lat=mean([r["second"] for r in rs]), lavg=mean([r["lavg"] for r in rs]),
                                p99=mean([r["p99"] for r in rs]), conn=mean([r["conn"] for r in rs]),
-                               n=len(rs), rounds={r["round"]: r["value"] for r in rs if r["value"]}, spread=(max(r["value"] for r in rs) - min(r["value"] for r in rs)) / tps if tps else 0,
+                               rounds={r["round"]: r["value"] for r in rs if r["value"]},
                                cpu_us_tx=(mean([r["cpu"] * 1000 / (r["value"] * DURATION[0]) for r in rs if r["value"] and r["cpu"]])
                                           if t not in ("direct", "direct_tls") else None))
     return out
@@ -78,28 +78,29 @@ def cells(rows, kind):
 DURATION = [1.0]
 
 
+def paired_ratios(x, b):
+    """x's TPS over b's, round by round (a round runs a cell's targets back to back, so each pair
+    saw the same state of the host), for the rounds both have."""
+    return [x["rounds"][r] / b["rounds"][r] for r in sorted(set(x["rounds"]) & set(b["rounds"]))]
+
+
 def round_range(x, b):
-    """The ratio to PgBouncer round by round (a round runs a cell's targets back to back): how far one run's noise reaches."""
-    common = sorted(set(x["rounds"]) & set(b["rounds"]))
-    if len(common) < 2:
-        return ""
-    rs = [x["rounds"][r] / b["rounds"][r] for r in common]
-    return "{:.2f}–{:.2f}".format(min(rs), max(rs))
+    """The ratio to PgBouncer round by round: how far one run's noise reaches."""
+    rs = paired_ratios(x, b)
+    return "{:.2f}–{:.2f}".format(min(rs), max(rs)) if len(rs) >= 2 else ""
 
 
-# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1-30); beyond that, 2.0.
+# Two-sided 95 % quantiles of Student's t, by degrees of freedom (1-30); beyond 30, the last one.
 T95 = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13,
        2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04]
 
 
 def round_interval(x, b):
-    """The ratio to PgBouncer from the rounds taken as pairs (a round runs a cell's targets back to
-    back, so each pair saw the same state of the host): geometric mean and its 95 % interval, or
-    None with fewer than three rounds. It says whether a verdict at 1.0 is inside the noise."""
-    common = sorted(set(x["rounds"]) & set(b["rounds"]))
-    if len(common) < 3:
+    """The ratio to PgBouncer from the rounds taken as pairs: geometric mean and its 95 % interval,
+    or None with fewer than three rounds. It says whether a verdict at 1.0 is inside the noise."""
+    logs = [math.log(r) for r in paired_ratios(x, b)]
+    if len(logs) < 3:
         return None
-    logs = [math.log(x["rounds"][r] / b["rounds"][r]) for r in common]
     m = sum(logs) / len(logs)
     half = T95[min(len(logs) - 1, len(T95)) - 1] * statistics.stdev(logs) / math.sqrt(len(logs))
     return len(logs), math.exp(m), math.exp(m - half), math.exp(m + half)
