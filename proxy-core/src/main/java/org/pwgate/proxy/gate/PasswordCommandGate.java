@@ -585,6 +585,12 @@ final class PasswordCommandGate implements SessionGate {
         return state == State.CLOSED;
     }
 
+    /** CopyData and DataRow pass in every state but CLOSED (see onClientFrame, onBackendFrame). */
+    @Override
+    public boolean passesDataUnseen() {
+        return state != State.CLOSED;
+    }
+
     @Override
     public void close() {
         queue.clear();

@@ -32,6 +32,16 @@ public interface SessionGate {
         return false;
     }
 
+    /**
+     * Whether, at this moment, the gate hands CopyData from either side and DataRow from the
+     * backend on unchanged without looking at them. While it does, the relay may pass a run of
+     * such messages on as bytes, without a Frame each and without calling the gate; it asks
+     * again before each run. A gate that needs to see them returns false (the default).
+     */
+    default boolean passesDataUnseen() {
+        return false;
+    }
+
     /** The session ended: release anything still held. */
     default void close() {}
 
@@ -44,6 +54,11 @@ public interface SessionGate {
         @Override
         public void onBackendFrame(Frame frame, Consumer<Frame> toClient) {
             toClient.accept(frame);
+        }
+
+        @Override
+        public boolean passesDataUnseen() {
+            return true;
         }
     };
 }

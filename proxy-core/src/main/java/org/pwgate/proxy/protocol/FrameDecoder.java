@@ -19,7 +19,8 @@ import java.util.List;
  * once it has read the StartupMessage (ByteToMessageDecoder hands each decoded packet on before
  * decoding the next, so the switch applies to the very next byte). A backend connection is
  * TAGGED from the start. Bodies are retained slices of the read buffer: no copy (with the frame's
- * header just before the reader index; see {@link FrameEncoder}). The decoder
+ * header just before the reader index; see {@link FrameEncoder}). A {@link Sink} may take runs
+ * of data messages as plain byte ranges instead (see {@link Sink#dataRun}). The decoder
  * never writes: a length that breaks the caps becomes a {@link ProtocolViolation} message for
  * the next handler to answer.
  */
@@ -46,6 +47,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private enum Mode { STARTUP, TAGGED, FAILED }
 
     private Mode mode;
+    /** From a backend, 'D' is DataRow, a data message; from a client it is Describe. */
+    private final boolean fromBackend;
     private final long configuredMaxMessageSize;
     private long maxMessageSize;
     /** Wire size of the large frame whose head is at the start of the cumulation, 0 when none. */
@@ -61,10 +64,29 @@ public final class FrameDecoder extends ByteToMessageDecoder {
      */
     public interface Sink {
         void frame(Frame frame, ByteBuf source, int sourceIndex);
+
+        /**
+         * Whether the next data messages may come as one {@link #dataRun} instead of a Frame each.
+         * Asked once per run; a sink says yes only while it passes them on unchanged without
+         * looking at them.
+         */
+        default boolean takesDataRuns() {
+            return false;
+        }
+
+        /**
+         * {@code source[index, index + length)} holds whole data messages, headers included, one
+         * after the other: CopyData ('d'), and from a backend also DataRow ('D'). The sink gets no
+         * reference to {@code source}; it retains it to keep the bytes.
+         */
+        default void dataRun(ByteBuf source, int index, int length) {
+            throw new UnsupportedOperationException("this sink takes no data runs");
+        }
     }
 
-    private FrameDecoder(Mode mode, long maxMessageSize, long initialMaxMessageSize) {
+    private FrameDecoder(Mode mode, boolean fromBackend, long maxMessageSize, long initialMaxMessageSize) {
         this.mode = mode;
+        this.fromBackend = fromBackend;
         this.configuredMaxMessageSize = maxMessageSize;
         this.maxMessageSize = initialMaxMessageSize;
         setCumulator(this::cumulate);
@@ -113,12 +135,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     /** For a client connection: startup packets first, then tagged messages of at most {@code maxMessageSize} body bytes. */
     public static FrameDecoder forClient(long maxMessageSize) {
-        return new FrameDecoder(Mode.STARTUP, maxMessageSize, Math.min(maxMessageSize, MAX_UNAUTHENTICATED_MESSAGE));
+        return new FrameDecoder(Mode.STARTUP, false, maxMessageSize, Math.min(maxMessageSize, MAX_UNAUTHENTICATED_MESSAGE));
     }
 
     /** For a connection to the backend: tagged messages from the first byte. */
     public static FrameDecoder forBackend() {
-        return new FrameDecoder(Mode.TAGGED, BACKEND_MAX_MESSAGE, BACKEND_MAX_MESSAGE);
+        return new FrameDecoder(Mode.TAGGED, true, BACKEND_MAX_MESSAGE, BACKEND_MAX_MESSAGE);
     }
 
     /** The client has proved who it is: from now on its messages may be as big as configured. */
@@ -187,6 +209,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return;
         }
         pendingLargeFrame = 0;
+        if (sink != null && isData(tag) && sink.takesDataRuns()) {
+            // The bulk of COPY and of large results: no Frame, slice or reference count per
+            // message, only its header is read. The run ends before the first message that is
+            // not data, not whole in this buffer, or breaks a cap; the next call cuts that one.
+            int end = runEnd(in, start + 1 + length, in.writerIndex());
+            in.readerIndex(end);
+            sink.dataRun(in, start, end - start);
+            return;
+        }
         // The body is a retained slice of the whole message whose reader index skips the 5-byte
         // header: the header stays in front of it, so FrameEncoder can pass an untouched frame on
         // as the bytes that came in, without a copy or a buffer of its own.
@@ -199,6 +230,26 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         } else {
             out.add(frame);
         }
+    }
+
+    private boolean isData(byte tag) {
+        return tag == Tag.COPY_DATA || (fromBackend && tag == Tag.DATA_ROW);
+    }
+
+    /** Where the run of whole, valid data messages from {@code from} ends, at most {@code limit}. */
+    private int runEnd(ByteBuf in, int from, int limit) {
+        int end = from;
+        while (limit - end >= 5) {
+            if (!isData(in.getByte(end))) {
+                break;
+            }
+            int length = in.getInt(end + 1);
+            if (length < 4 || length - 4L > maxMessageSize || limit - end - 1 < length) {
+                break;
+            }
+            end += 1 + length;
+        }
+        return end;
     }
 
     private void fail(ByteBuf in, List<Object> out, String message) {

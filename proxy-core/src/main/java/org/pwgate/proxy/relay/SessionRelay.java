@@ -31,14 +31,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Relays an established session between the client channel and its backend channel (both on one
- * event loop: no locks). Every frame goes through the session's gate; frames are written as they
- * come and flushed once per read batch. Each side's FrameDecoder hands its frames straight to the
- * relay ({@link FrameDecoder#deliverTo}), not as one pipeline event per frame.
+ * event loop: no locks). Every frame goes through the session's gate (data runs aside, below);
+ * frames are written as they come and flushed once per read batch. Each side's FrameDecoder
+ * hands its frames straight to the relay ({@link FrameDecoder#deliverTo}), not as one pipeline
+ * event per frame.
  *
  * <pre>
  *   client --Frame--> fromClient --gate.onClientFrame--> backend.write ... flush on readComplete
  *   client <--Frame-- fromBackend <--gate.onBackendFrame-- backend   (ParameterStatus noted first)
  * </pre>
+ *
+ * Data messages (CopyData either way, DataRow from the backend) are most of the messages of a
+ * COPY or a large result, and the gate passes them unchanged in every state but one. While
+ * {@link SessionGate#passesDataUnseen} says so, the decoders hand a run of them over as one range
+ * of bytes, which joins the span like a passed-on frame: no Frame, slice or gate call per row.
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
  * resumes when the peer's writability comes back. End: Terminate or a client disconnect closes the
@@ -111,8 +117,8 @@ public final class SessionRelay {
         BackendSide backendSide = new BackendSide();
         client.pipeline().addLast(CLIENT_HANDLER, clientSide);
         backend.pipeline().replace(BackendConnector.LOGIN_HANDLER, BACKEND_HANDLER, backendSide);
-        client.pipeline().get(FrameDecoder.class).deliverTo(this::fromClient);
-        backend.pipeline().get(FrameDecoder.class).deliverTo(this::fromBackend);
+        client.pipeline().get(FrameDecoder.class).deliverTo(new FromClient());
+        backend.pipeline().get(FrameDecoder.class).deliverTo(new FromBackend());
         client.closeFuture().addListener(f -> end());
         backend.closeFuture().addListener(f -> end());
         for (Frame f : session.takeEarlyFrames()) {
@@ -131,22 +137,55 @@ public final class SessionRelay {
         }
     }
 
-    /** A frame from the client's decoder: {@code source[index, ...)} holds its wire bytes. */
-    private void fromClient(Frame frame, ByteBuf source, int index) {
-        toBackendWire.arriving(frame, source, index);
-        try {
-            onClientFrame(frame);
-        } finally {
-            toBackendWire.arrived();
+    /**
+     * The client's decoder: a frame, whose wire bytes are {@code source[index, ...)}, or a run of
+     * CopyData, which goes on as it came while the gate passes CopyData unseen. Such a run
+     * bypasses onClientFrame, which for CopyData only counts its bytes and asks the gate.
+     */
+    private final class FromClient implements FrameDecoder.Sink {
+        @Override
+        public void frame(Frame frame, ByteBuf source, int index) {
+            toBackendWire.arriving(frame, source, index);
+            try {
+                onClientFrame(frame);
+            } finally {
+                toBackendWire.arrived();
+            }
+        }
+
+        @Override
+        public boolean takesDataRuns() {
+            return !ended && gate.passesDataUnseen();
+        }
+
+        @Override
+        public void dataRun(ByteBuf source, int index, int length) {
+            bytesIn += length;
+            toBackendWire.passOn(source, index, length);
         }
     }
 
-    private void fromBackend(Frame frame, ByteBuf source, int index) {
-        toClientWire.arriving(frame, source, index);
-        try {
-            onBackendFrame(frame);
-        } finally {
-            toClientWire.arrived();
+    /** The backend's decoder; runs of DataRow and CopyData as from the client, bypassing onBackendFrame. */
+    private final class FromBackend implements FrameDecoder.Sink {
+        @Override
+        public void frame(Frame frame, ByteBuf source, int index) {
+            toClientWire.arriving(frame, source, index);
+            try {
+                onBackendFrame(frame);
+            } finally {
+                toClientWire.arrived();
+            }
+        }
+
+        @Override
+        public boolean takesDataRuns() {
+            return !ended && gate.passesDataUnseen();
+        }
+
+        @Override
+        public void dataRun(ByteBuf source, int index, int length) {
+            bytesOut += length;
+            toClientWire.passOn(source, index, length);
         }
     }
 
@@ -417,7 +456,8 @@ public final class SessionRelay {
         /** Writes {@code f}: into the span when it is the arriving frame, untouched, else on its own. */
         void send(Frame f) {
             if (f == arriving && isUntouched(f)) {
-                passOn(f, arrivingSource, arrivingIndex);
+                passOn(arrivingSource, arrivingIndex, f.wireLength());
+                f.release();
             } else {
                 write(f);
             }
@@ -429,9 +469,8 @@ public final class SessionRelay {
             return body.readerIndex() == 5 && body.writerIndex() == body.capacity();
         }
 
-        /** {@code f}, unchanged, whose wire bytes are {@code source[index, index + f.wireLength())}. */
-        private void passOn(Frame f, ByteBuf source, int index) {
-            int length = f.wireLength();
+        /** Adds {@code source[index, index + length)}, whole messages as they came, to the span. */
+        void passOn(ByteBuf source, int index, int length) {
             if (span == source && index == spanEnd) {
                 spanEnd += length;
             } else {
@@ -440,7 +479,6 @@ public final class SessionRelay {
                 spanStart = index;
                 spanEnd = index + length;
             }
-            f.release();
         }
 
         void write(Frame f) {

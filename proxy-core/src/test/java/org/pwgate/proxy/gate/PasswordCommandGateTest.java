@@ -504,4 +504,60 @@ class PasswordCommandGateTest {
             gateLogger.setLevel(before);
         }
     }
+    // ------------------------------------------------------------ data runs
+
+    /**
+     * While passesDataUnseen() is true the relay passes runs of CopyData and DataRow on without
+     * calling the gate, so in every state it must say exactly whether the gate would hand such a
+     * frame on, unchanged.
+     */
+    @Test
+    void passesDataUnseenSaysExactlyWhetherDataWouldPassUnchangedInEveryState() {
+        assertDataPasses(d, true, "READY");
+        d.client(d.query("COPY t FROM STDIN"));
+        d.sentToBackend();
+        d.backend(d.copyInResponse());
+        d.sentToClient();
+        assertDataPasses(d, true, "COPY_IN");
+        d.client(d.copyDone());
+        d.backend(d.commandComplete("COPY 0"), d.ready('I'));
+        d.client(d.parse("", "SELECT 1/0"), d.bind("", ""), d.execute(""));
+        d.backend(d.parseComplete(), d.bindComplete(), d.error("22012", "division by zero"));
+        d.sentToBackend();
+        d.sentToClient();
+        assertDataPasses(d, true, "SKIPPING");
+        d.backend(d.error("FATAL", "57P01", "terminating connection due to administrator command"));
+        d.sentToClient();
+        assertDataPasses(d, true, "BACKEND_GONE");
+
+        try (GateDriver off = new GateDriver(false)) {
+            off.backend(off.parseComplete()); // answers nothing it sent: lost track while off
+            off.sentToClient();
+            assertDataPasses(off, true, "UNTRACKED");
+        }
+        try (GateDriver on = new GateDriver(true)) {
+            on.backend(on.parseComplete()); // lost track while on: fails closed
+            on.sentToClient();
+            assertTrue(on.gate.sessionMustEnd());
+            assertDataPasses(on, false, "CLOSED");
+        }
+    }
+
+    private static void assertDataPasses(GateDriver g, boolean expected, String state) {
+        assertEquals(expected, g.gate.passesDataUnseen(), state);
+        Frame copy = g.copyData("x");
+        g.client(copy);
+        List<Frame> toBackend = g.rawToBackend();
+        boolean clientCopyPassed = toBackend.size() == 1 && toBackend.get(0) == copy;
+        toBackend.forEach(Frame::release);
+        Frame row = g.dataRow("1");
+        Frame backendCopy = g.backendCopyData("y");
+        g.backend(row, backendCopy);
+        List<Frame> toClient = g.rawToClient();
+        boolean backendDataPassed = toClient.size() == 2 && toClient.get(0) == row && toClient.get(1) == backendCopy;
+        toClient.forEach(Frame::release);
+        assertEquals(expected, clientCopyPassed, state + ": the client's CopyData");
+        assertEquals(expected, backendDataPassed, state + ": the backend's DataRow and CopyData");
+        assertEquals(expected, g.gate.passesDataUnseen(), state + ", after the data");
+    }
 }

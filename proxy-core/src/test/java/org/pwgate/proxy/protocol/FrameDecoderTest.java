@@ -63,6 +63,145 @@ class FrameDecoderTest {
         ch.finishAndReleaseAll();
     }
 
+    /** Records what a sink gets: "X@i" for a frame, "run@i+n" for a data run, checking each against the wire. */
+    private static final class RecordingSink implements FrameDecoder.Sink {
+        final java.util.List<String> seen = new java.util.ArrayList<>();
+        final java.io.ByteArrayOutputStream passed = new java.io.ByteArrayOutputStream();
+        boolean takesRuns = true;
+
+        @Override
+        public void frame(Frame frame, ByteBuf source, int index) {
+            seen.add((char) frame.tag() + "@" + index);
+            byte[] own = new byte[frame.wireLength()];
+            frame.body().getBytes(frame.body().readerIndex() - 5, own);
+            passed.writeBytes(own);
+            frame.release();
+        }
+
+        @Override
+        public boolean takesDataRuns() {
+            return takesRuns;
+        }
+
+        @Override
+        public void dataRun(ByteBuf source, int index, int length) {
+            seen.add("run@" + index + "+" + length);
+            byte[] run = new byte[length];
+            source.getBytes(index, run);
+            passed.writeBytes(run);
+        }
+    }
+
+    /** A message of {@code tag} with a body of {@code bodyLength} bytes. */
+    static byte[] message(char tag, int bodyLength) {
+        byte[] m = new byte[5 + bodyLength];
+        m[0] = (byte) tag;
+        Unpooled.wrappedBuffer(m).setInt(1, 4 + bodyLength);
+        for (int i = 0; i < bodyLength; i++) {
+            m[5 + i] = (byte) (tag + i);
+        }
+        return m;
+    }
+
+    @Test
+    void aSinkThatTakesRunsGetsEachRunOfDataRowsAndCopyDataOnceAndEverythingElseAsFrames() {
+        FrameDecoder decoder = FrameDecoder.forBackend();
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        RecordingSink sink = new RecordingSink();
+        decoder.deliverTo(sink);
+        byte[] t = message('T', 20);
+        byte[] d = message('D', 11);
+        byte[] c = message('C', 9);
+        byte[] copy = message('d', 3);
+        byte[] z = message('Z', 1);
+        byte[] all = concat(t, d, d, copy, d, c, d, z);
+        ch.writeInbound(Unpooled.wrappedBuffer(all));
+        int afterT = t.length;
+        int atC = afterT + 3 * d.length + copy.length;
+        assertEquals(java.util.List.of("T@0", "run@" + afterT + "+" + (3 * d.length + copy.length),
+                "C@" + atC, "run@" + (atC + c.length) + "+" + d.length, "Z@" + (all.length - z.length)), sink.seen);
+        assertTrue(java.util.Arrays.equals(all, sink.passed.toByteArray()), "every byte passed once, in order");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void fromAClientOnlyCopyDataIsDataForItsDIsDescribe() {
+        FrameDecoder decoder = FrameDecoder.forClient(1024);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        decoder.expectTagged();
+        RecordingSink sink = new RecordingSink();
+        decoder.deliverTo(sink);
+        byte[] copy = message('d', 7);
+        byte[] describe = message('D', 2);
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, describe, copy)));
+        assertEquals(java.util.List.of("run@0+" + 2 * copy.length, "D@" + 2 * copy.length,
+                "run@" + (2 * copy.length + describe.length) + "+" + copy.length), sink.seen);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRunEndsAtAMessageCutByTheReadAndTheNextReadCompletesIt() {
+        FrameDecoder decoder = FrameDecoder.forBackend();
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        RecordingSink sink = new RecordingSink();
+        decoder.deliverTo(sink);
+        byte[] d = message('D', 30);
+        byte[] all = concat(d, d, d, d);
+        int cut = 2 * d.length + 10; // inside the third message's body
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 0, cut));
+        assertEquals(java.util.List.of("run@0+" + 2 * d.length), sink.seen);
+        ch.writeInbound(Unpooled.wrappedBuffer(all, cut, 3)); // the header still cut
+        assertEquals(1, sink.seen.size());
+        ch.writeInbound(Unpooled.wrappedBuffer(all, cut + 3, all.length - cut - 3));
+        assertEquals("run@0+" + 2 * d.length, sink.seen.get(1), "the joined rest, as one run");
+        assertTrue(java.util.Arrays.equals(all, sink.passed.toByteArray()));
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRunEndsBeforeABrokenMessageWhichStillBecomesAViolation() {
+        FrameDecoder decoder = FrameDecoder.forClient(16);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        decoder.expectTagged();
+        RecordingSink sink = new RecordingSink();
+        decoder.deliverTo(sink);
+        byte[] copy = message('d', 16);
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, message('d', 17), copy)));
+        assertEquals(java.util.List.of("run@0+" + 2 * copy.length), sink.seen);
+        ProtocolViolation v = ch.readInbound();
+        assertTrue(v.message().contains("exceeds the limit of 16 bytes"), v.message());
+        ch.writeInbound(Unpooled.wrappedBuffer(copy));
+        assertEquals(1, sink.seen.size(), "nothing after the violation");
+
+        FrameDecoder backend = FrameDecoder.forBackend();
+        EmbeddedChannel tagged = new EmbeddedChannel(backend);
+        RecordingSink second = new RecordingSink();
+        backend.deliverTo(second);
+        byte[] d = message('D', 4);
+        tagged.writeInbound(Unpooled.wrappedBuffer(concat(d, bytes('D', 0, 0, 0, 3, 'x'), d)));
+        assertEquals(java.util.List.of("run@0+" + d.length), second.seen);
+        assertEquals("invalid message length", ((ProtocolViolation) tagged.readInbound()).message());
+        ch.finishAndReleaseAll();
+        tagged.finishAndReleaseAll();
+    }
+
+    @Test
+    void aSinkIsAskedBeforeEachRunAndGetsFramesWhileItSaysNo() {
+        FrameDecoder decoder = FrameDecoder.forBackend();
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        RecordingSink sink = new RecordingSink();
+        decoder.deliverTo(sink);
+        byte[] d = message('D', 5);
+        byte[] c = message('C', 6);
+        sink.takesRuns = false;
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(d, d, c)));
+        assertEquals(java.util.List.of("D@0", "D@" + d.length, "C@" + 2 * d.length), sink.seen);
+        sink.takesRuns = true;
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(d, d, c)));
+        assertEquals(java.util.List.of("run@0+" + 2 * d.length, "C@" + 2 * d.length), sink.seen.subList(3, 5));
+        ch.finishAndReleaseAll();
+    }
+
     @Test
     void reassemblesFramesFedOneByteAtATime() {
         EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
