@@ -120,6 +120,34 @@ class RelayIT {
         }
     }
 
+    /** Some 15 MB of CopyData each way: cut by many reads, passed on as runs of bytes, nothing lost or reordered. */
+    @Test
+    void aLargeCopyInAndOutArriveWhole() throws Exception {
+        StringBuilder in = new StringBuilder();
+        for (int i = 0; i < 300_000; i++) {
+            in.append(i).append('\t').append(Integer.toHexString(i * 7919)).append("x".repeat(i % 53)).append('\n');
+        }
+        String text = in.toString();
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE relay_copy_t (id int, v text)");
+            }
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            assertEquals(300_000, copy.copyIn("COPY relay_copy_t FROM STDIN", new StringReader(text)));
+            StringWriter out = new StringWriter();
+            copy.copyOut("COPY (SELECT * FROM relay_copy_t ORDER BY id) TO STDOUT", out);
+            assertEquals(text.length(), out.toString().length());
+            assertTrue(text.equals(out.toString()), "COPY out through pwgate differs from what went in");
+        }
+        try (Connection admin = pwgate.admin()) {
+            StringWriter stored = new StringWriter();
+            admin.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT * FROM relay_copy_t ORDER BY id) TO STDOUT", stored);
+            assertTrue(text.equals(stored.toString()), "the backend did not store what went in through pwgate");
+        } finally {
+            pwgate.adminExecute("DROP TABLE relay_copy_t");
+        }
+    }
+
     @Test
     void aHundredMegabyteByteaGoesBothWays() throws Exception {
         byte[] big = new byte[100 * 1024 * 1024];

@@ -16,6 +16,7 @@ import static org.pwgate.it.gate.GateRoles.SUPERUSER;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import java.io.StringWriter;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 import org.postgresql.util.PSQLException;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
@@ -384,5 +386,46 @@ class PasswordGateIT {
                 }
             }
         }
+    }
+
+    /**
+     * Rows and COPY data pass the gate as runs of bytes (the relay does not look at them one by
+     * one): they must arrive whole and in order, and the gate must still be in step with the
+     * backend afterwards, refusing the statement that follows them in the same string.
+     */
+    @Test
+    void manyRowsAndALargeCopyOutArriveWholeAndTheGateStaysInStep() throws Exception {
+        String before = GateRoles.snapshot(admin);
+        String rows = "SELECT g, repeat(chr(97 + g % 26), g % 300) FROM generate_series(1, 50000) g";
+        try (Connection c = connect(new Who(NON_MEMBER, null), "preferQueryMode=simple"); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery(rows)) {
+                int n = 0;
+                while (rs.next()) {
+                    n++;
+                    assertEquals(n, rs.getInt(1));
+                    assertEquals(String.valueOf((char) ('a' + n % 26)).repeat(n % 300), rs.getString(2), "row " + n);
+                }
+                assertEquals(50000, n);
+            }
+            // The same rows, then a restricted statement in the same string: pgjdbc reports the
+            // refusal once it has read every answer, the rows included.
+            assertRefused(assertThrows(SQLException.class, () -> {
+                s.execute(rows + "; ALTER ROLE victim VALID UNTIL '2020-01-01'");
+                while (s.getMoreResults() || s.getUpdateCount() != -1) {
+                    // drain
+                }
+            }), "42501", REFUSAL);
+
+            String copy = "COPY (SELECT g, md5(g::text), repeat('y', g % 97) FROM generate_series(1, 200000) g) TO STDOUT";
+            StringWriter through = new StringWriter();
+            long copied = c.unwrap(PGConnection.class).getCopyAPI().copyOut(copy, through);
+            StringWriter direct = new StringWriter();
+            admin.unwrap(PGConnection.class).getCopyAPI().copyOut(copy, direct);
+            assertEquals(200000, copied);
+            assertEquals(direct.toString().length(), through.toString().length());
+            assertTrue(direct.toString().equals(through.toString()), "COPY out through pwgate differs from the backend's");
+            assertRefused(assertThrows(SQLException.class, () -> s.execute("ALTER ROLE victim PASSWORD 'x'")), "42501", REFUSAL);
+        }
+        assertEquals(before, GateRoles.snapshot(admin));
     }
 }
