@@ -117,8 +117,8 @@ public final class SessionRelay {
         BackendSide backendSide = new BackendSide();
         client.pipeline().addLast(CLIENT_HANDLER, clientSide);
         backend.pipeline().replace(BackendConnector.LOGIN_HANDLER, BACKEND_HANDLER, backendSide);
-        client.pipeline().get(FrameDecoder.class).deliverTo(new FromClient());
-        backend.pipeline().get(FrameDecoder.class).deliverTo(new FromBackend());
+        client.pipeline().get(FrameDecoder.class).deliverTo(new FromDecoder(true));
+        backend.pipeline().get(FrameDecoder.class).deliverTo(new FromDecoder(false));
         client.closeFuture().addListener(f -> end());
         backend.closeFuture().addListener(f -> end());
         for (Frame f : session.takeEarlyFrames()) {
@@ -138,18 +138,31 @@ public final class SessionRelay {
     }
 
     /**
-     * The client's decoder: a frame, whose wire bytes are {@code source[index, ...)}, or a run of
-     * CopyData, which goes on as it came while the gate passes CopyData unseen. Such a run
-     * bypasses onClientFrame, which for CopyData only counts its bytes and asks the gate.
+     * One side's decoder hands its frames here, each with where its wire bytes lie
+     * ({@code source[index, ...)}), and, while the gate passes data unseen, its runs of data
+     * messages, which go on as they came: they bypass onClientFrame and onBackendFrame, which for
+     * data only count the bytes and ask the gate.
      */
-    private final class FromClient implements FrameDecoder.Sink {
+    private final class FromDecoder implements FrameDecoder.Sink {
+        private final boolean fromClient;
+        private final Outbound toPeer;
+
+        FromDecoder(boolean fromClient) {
+            this.fromClient = fromClient;
+            this.toPeer = fromClient ? toBackendWire : toClientWire;
+        }
+
         @Override
         public void frame(Frame frame, ByteBuf source, int index) {
-            toBackendWire.arriving(frame, source, index);
+            toPeer.arriving(frame, source, index);
             try {
-                onClientFrame(frame);
+                if (fromClient) {
+                    onClientFrame(frame);
+                } else {
+                    onBackendFrame(frame);
+                }
             } finally {
-                toBackendWire.arrived();
+                toPeer.arrived();
             }
         }
 
@@ -160,32 +173,12 @@ public final class SessionRelay {
 
         @Override
         public void dataRun(ByteBuf source, int index, int length) {
-            bytesIn += length;
-            toBackendWire.passOn(source, index, length);
-        }
-    }
-
-    /** The backend's decoder; runs of DataRow and CopyData as from the client, bypassing onBackendFrame. */
-    private final class FromBackend implements FrameDecoder.Sink {
-        @Override
-        public void frame(Frame frame, ByteBuf source, int index) {
-            toClientWire.arriving(frame, source, index);
-            try {
-                onBackendFrame(frame);
-            } finally {
-                toClientWire.arrived();
+            if (fromClient) {
+                bytesIn += length;
+            } else {
+                bytesOut += length;
             }
-        }
-
-        @Override
-        public boolean takesDataRuns() {
-            return !ended && gate.passesDataUnseen();
-        }
-
-        @Override
-        public void dataRun(ByteBuf source, int index, int length) {
-            bytesOut += length;
-            toClientWire.passOn(source, index, length);
+            toPeer.passOn(source, index, length);
         }
     }
 

@@ -92,6 +92,13 @@ class FrameDecoderTest {
         }
     }
 
+    /** A channel whose decoder, in tagged mode, delivers to {@code sink}. */
+    private static EmbeddedChannel delivering(FrameDecoder decoder, RecordingSink sink) {
+        decoder.expectTagged();
+        decoder.deliverTo(sink);
+        return new EmbeddedChannel(decoder);
+    }
+
     /** A message of {@code tag} with a body of {@code bodyLength} bytes. */
     static byte[] message(char tag, int bodyLength) {
         byte[] m = new byte[5 + bodyLength];
@@ -105,10 +112,8 @@ class FrameDecoderTest {
 
     @Test
     void aSinkThatTakesRunsGetsEachRunOfDataRowsAndCopyDataOnceAndEverythingElseAsFrames() {
-        FrameDecoder decoder = FrameDecoder.forBackend();
-        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         RecordingSink sink = new RecordingSink();
-        decoder.deliverTo(sink);
+        EmbeddedChannel ch = delivering(FrameDecoder.forBackend(), sink);
         byte[] t = message('T', 20);
         byte[] d = message('D', 11);
         byte[] c = message('C', 9);
@@ -126,11 +131,8 @@ class FrameDecoderTest {
 
     @Test
     void fromAClientOnlyCopyDataIsDataForItsDIsDescribe() {
-        FrameDecoder decoder = FrameDecoder.forClient(1024);
-        EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        decoder.expectTagged();
         RecordingSink sink = new RecordingSink();
-        decoder.deliverTo(sink);
+        EmbeddedChannel ch = delivering(FrameDecoder.forClient(1024), sink);
         byte[] copy = message('d', 7);
         byte[] describe = message('D', 2);
         ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, describe, copy)));
@@ -141,10 +143,8 @@ class FrameDecoderTest {
 
     @Test
     void aRunEndsAtAMessageCutByTheReadAndTheNextReadCompletesIt() {
-        FrameDecoder decoder = FrameDecoder.forBackend();
-        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         RecordingSink sink = new RecordingSink();
-        decoder.deliverTo(sink);
+        EmbeddedChannel ch = delivering(FrameDecoder.forBackend(), sink);
         byte[] d = message('D', 30);
         byte[] all = concat(d, d, d, d);
         int cut = 2 * d.length + 10; // inside the third message's body
@@ -160,11 +160,8 @@ class FrameDecoderTest {
 
     @Test
     void aRunEndsBeforeABrokenMessageWhichStillBecomesAViolation() {
-        FrameDecoder decoder = FrameDecoder.forClient(16);
-        EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        decoder.expectTagged();
         RecordingSink sink = new RecordingSink();
-        decoder.deliverTo(sink);
+        EmbeddedChannel ch = delivering(FrameDecoder.forClient(16), sink);
         byte[] copy = message('d', 16);
         ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, message('d', 17), copy)));
         assertEquals(java.util.List.of("run@0+" + 2 * copy.length), sink.seen);
@@ -173,10 +170,8 @@ class FrameDecoderTest {
         ch.writeInbound(Unpooled.wrappedBuffer(copy));
         assertEquals(1, sink.seen.size(), "nothing after the violation");
 
-        FrameDecoder backend = FrameDecoder.forBackend();
-        EmbeddedChannel tagged = new EmbeddedChannel(backend);
         RecordingSink second = new RecordingSink();
-        backend.deliverTo(second);
+        EmbeddedChannel tagged = delivering(FrameDecoder.forBackend(), second);
         byte[] d = message('D', 4);
         tagged.writeInbound(Unpooled.wrappedBuffer(concat(d, bytes('D', 0, 0, 0, 3, 'x'), d)));
         assertEquals(java.util.List.of("run@0+" + d.length), second.seen);
@@ -187,10 +182,8 @@ class FrameDecoderTest {
 
     @Test
     void aSinkIsAskedBeforeEachRunAndGetsFramesWhileItSaysNo() {
-        FrameDecoder decoder = FrameDecoder.forBackend();
-        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         RecordingSink sink = new RecordingSink();
-        decoder.deliverTo(sink);
+        EmbeddedChannel ch = delivering(FrameDecoder.forBackend(), sink);
         byte[] d = message('D', 5);
         byte[] c = message('C', 6);
         sink.takesRuns = false;
