@@ -422,8 +422,10 @@ class PasswordGateIT {
             StringWriter direct = new StringWriter();
             admin.unwrap(PGConnection.class).getCopyAPI().copyOut(copy, direct);
             assertEquals(200000, copied);
-            assertEquals(direct.toString().length(), through.toString().length());
-            assertTrue(direct.toString().equals(through.toString()), "COPY out through pwgate differs from the backend's");
+            String expected = direct.toString();
+            String actual = through.toString();
+            assertEquals(expected.length(), actual.length());
+            assertTrue(expected.equals(actual), "COPY out through pwgate differs from the backend's");
             assertRefused(assertThrows(SQLException.class, () -> s.execute("ALTER ROLE victim PASSWORD 'x'")), "42501", REFUSAL);
         }
         assertEquals(before, GateRoles.snapshot(admin));

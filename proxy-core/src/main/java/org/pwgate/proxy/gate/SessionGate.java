@@ -14,8 +14,7 @@ import org.pwgate.proxy.protocol.Frame;
  *
  * A gate passes a frame on by handing it to the consumer (ownership moves with it), may hand
  * injected frames before it, and drops a frame by releasing it. The relay flushes after each read
- * batch; the gate never flushes. {@link #PASS_THROUGH} is used when the restriction is off, so
- * that the relay stays byte-for-byte transparent.
+ * batch; the gate never flushes.
  */
 public interface SessionGate {
 
@@ -44,21 +43,4 @@ public interface SessionGate {
 
     /** The session ended: release anything still held. */
     default void close() {}
-
-    SessionGate PASS_THROUGH = new SessionGate() {
-        @Override
-        public void onClientFrame(Frame frame, Consumer<Frame> toBackend) {
-            toBackend.accept(frame);
-        }
-
-        @Override
-        public void onBackendFrame(Frame frame, Consumer<Frame> toClient) {
-            toClient.accept(frame);
-        }
-
-        @Override
-        public boolean passesDataUnseen() {
-            return true;
-        }
-    };
 }

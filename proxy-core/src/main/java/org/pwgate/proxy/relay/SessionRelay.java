@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * event per frame.
  *
  * <pre>
- *   client --Frame--> fromClient --gate.onClientFrame--> backend.write ... flush on readComplete
- *   client <--Frame-- fromBackend <--gate.onBackendFrame-- backend   (ParameterStatus noted first)
+ *   client --Frame--> FromDecoder --gate.onClientFrame--> backend.write ... flush on readComplete
+ *   client <--Frame-- gate.onBackendFrame <--FromDecoder-- backend   (ParameterStatus noted first)
  * </pre>
  *
  * Data messages (CopyData either way, DataRow from the backend) are most of the messages of a
