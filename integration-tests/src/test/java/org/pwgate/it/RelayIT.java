@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
@@ -147,6 +149,57 @@ class RelayIT {
         } finally {
             pwgate.adminExecute("DROP TABLE relay_copy_t");
         }
+    }
+
+    /**
+     * Past a megabyte, pwgate reads a COPY in 32 KiB marks (relay.BulkReads); rows that arrive
+     * below the mark when PostgreSQL pauses must still go on at once, not wait for more data.
+     */
+    @Test
+    @Timeout(20)
+    void rowsOfALargeCopyOutAreNotHeldBackWhileTheBackendPauses() throws Exception {
+        int pauseAt = 30_000;
+        int total = 40_000;
+        long[] arrived = new long[total + 1];
+        int[] rows = {0};
+        // Each CopyData is one row, written to the stream as it is read: the stamps are cheap, so
+        // the client keeps up with PostgreSQL and pwgate is not held up by a full socket.
+        OutputStream stamps = new OutputStream() {
+            @Override
+            public void write(int b) {
+                throw new UnsupportedOperationException("rows come whole");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                arrived[++rows[0]] = System.nanoTime();
+            }
+        };
+        try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            // ~100 bytes a row, so 3 MB, then a one-second pause while PostgreSQL computes row
+            // 30,000, then 1 MB more. Short sleeps keep PostgreSQL slower than the client, so
+            // pwgate is never held up by a full socket to the client (when it is, it reads what
+            // is waiting as the client catches up, mark or not).
+            long copied = c.unwrap(PGConnection.class).getCopyAPI().copyOut(
+                    "COPY (SELECT g, CASE WHEN g = " + pauseAt + " THEN pg_sleep(1)::text"
+                            + " WHEN g % 100 = 0 THEN pg_sleep(0.0002)::text ELSE '' END || repeat('x', 90)"
+                            + " FROM generate_series(1, " + total + ") g) TO STDOUT", stamps);
+            assertEquals(total, copied);
+            assertEquals(total, rows[0]);
+        }
+        int lastBeforePause = 1;
+        for (int i = 2; i <= total; i++) {
+            if (arrived[i] - arrived[i - 1] > arrived[lastBeforePause + 1] - arrived[lastBeforePause]) {
+                lastBeforePause = i - 1;
+            }
+        }
+        assertTrue(arrived[lastBeforePause + 1] - arrived[lastBeforePause] > TimeUnit.MILLISECONDS.toNanos(500),
+                "no pause of the backend seen by the client");
+        // PostgreSQL's 8 KiB send buffer keeps at most the last 80 rows before the pause; every
+        // row it sent before pausing must reach the client before the pause ends.
+        assertTrue(lastBeforePause >= pauseAt - 100,
+                "the client got only " + lastBeforePause + " rows before the backend's pause at row " + pauseAt
+                        + ": pwgate held back what the backend had sent");
     }
 
     @Test

@@ -45,6 +45,8 @@ import org.slf4j.LoggerFactory;
  * COPY or a large result, and the gate passes them unchanged in every state but one. While
  * {@link SessionGate#passesDataUnseen} says so, the decoders hand a run of them over as one range
  * of bytes, which joins the span like a passed-on frame: no Frame, slice or gate call per row.
+ * Once a side has streamed a megabyte of them in a row, {@link BulkReads} has the kernel wake the
+ * loop for that socket per 32 KiB instead of per packet, until the stream pauses or ends.
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
  * resumes when the peer's writability comes back. End: Terminate or a client disconnect closes the
@@ -64,6 +66,8 @@ public final class SessionRelay {
     private final Runnable onEnd;
     private final Outbound toBackendWire;
     private final Outbound toClientWire;
+    private final BulkReads clientReads;
+    private final BulkReads backendReads;
     private final Consumer<Frame> toBackend;
     private final Consumer<Frame> toClient;
     /** Bytes read from the client and written to it since the last read batch ended: counted once per batch. */
@@ -86,6 +90,8 @@ public final class SessionRelay {
         this.onEnd = onEnd;
         this.toBackendWire = new Outbound(backend);
         this.toClientWire = new Outbound(client);
+        this.clientReads = new BulkReads(client);
+        this.backendReads = new BulkReads(backend);
         this.toBackend = toBackendWire::send;
         // Counted after the gate: what the client really receives.
         this.toClient = f -> {
@@ -146,14 +152,21 @@ public final class SessionRelay {
     private final class FromDecoder implements FrameDecoder.Sink {
         private final boolean fromClient;
         private final Outbound toPeer;
+        private final BulkReads reads;
 
         FromDecoder(boolean fromClient) {
             this.fromClient = fromClient;
             this.toPeer = fromClient ? toBackendWire : toClientWire;
+            this.reads = fromClient ? clientReads : backendReads;
         }
 
         @Override
         public void frame(Frame frame, ByteBuf source, int index) {
+            if (frame.tag() == Tag.COPY_DATA || (!fromClient && frame.tag() == Tag.DATA_ROW)) {
+                reads.data(frame.wireLength());
+            } else {
+                reads.otherMessage();
+            }
             toPeer.arriving(frame, source, index);
             try {
                 if (fromClient) {
@@ -178,6 +191,7 @@ public final class SessionRelay {
             } else {
                 bytesOut += length;
             }
+            reads.data(length);
             toPeer.passOn(source, index, length);
         }
     }
@@ -315,6 +329,7 @@ public final class SessionRelay {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
+            clientReads.readComplete();
             flushToBackend();
             if (!backend.isWritable() && client.config().isAutoRead()) {
                 client.config().setAutoRead(false);
@@ -365,6 +380,7 @@ public final class SessionRelay {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
+            backendReads.readComplete();
             flushToClient();
             if (!client.isWritable() && backend.config().isAutoRead()) {
                 backend.config().setAutoRead(false);
