@@ -233,6 +233,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
 
     private boolean isData(byte tag) {
+        return isDataMessage(tag, fromBackend);
+    }
+
+    /**
+     * Whether {@code tag} is a data message: CopyData from either side, DataRow from a backend
+     * (from a client, 'D' is Describe). These are the messages a {@link Sink} may take as runs.
+     */
+    public static boolean isDataMessage(byte tag, boolean fromBackend) {
         return tag == Tag.COPY_DATA || (fromBackend && tag == Tag.DATA_ROW);
     }
 

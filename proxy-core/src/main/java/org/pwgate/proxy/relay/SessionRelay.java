@@ -162,7 +162,7 @@ public final class SessionRelay {
 
         @Override
         public void frame(Frame frame, ByteBuf source, int index) {
-            if (frame.tag() == Tag.COPY_DATA || (!fromClient && frame.tag() == Tag.DATA_ROW)) {
+            if (FrameDecoder.isDataMessage(frame.tag(), !fromClient)) {
                 reads.data(frame.wireLength());
             } else {
                 reads.otherMessage();

@@ -8,7 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.pwgate.proxy.RecordingAllocator;
 
@@ -40,14 +44,14 @@ class FrameDecoderTest {
     void aSinkGetsEachFrameWithWhereItsBytesLieAndViolationsStillGoDownThePipeline() {
         FrameDecoder decoder = FrameDecoder.forBackend();
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        java.util.List<String> seen = new java.util.ArrayList<>();
+        List<String> seen = new ArrayList<>();
         decoder.deliverTo((frame, source, index) -> {
             // The frame's wire bytes, header included, are source[index, index + wireLength).
             byte[] wire = new byte[frame.wireLength()];
             source.getBytes(index, wire);
             byte[] own = new byte[frame.wireLength()];
             frame.body().getBytes(frame.body().readerIndex() - 5, own);
-            assertTrue(java.util.Arrays.equals(wire, own));
+            assertTrue(Arrays.equals(wire, own));
             seen.add((char) frame.tag() + "@" + index);
             frame.release();
         });
@@ -55,7 +59,7 @@ class FrameDecoderTest {
         byte[] all = concat(SYNC, QUERY, SYNC);
         ch.writeInbound(Unpooled.wrappedBuffer(all, 0, 8));
         ch.writeInbound(Unpooled.wrappedBuffer(all, 8, all.length - 8));
-        assertEquals(java.util.List.of("S@0", "Q@0", "S@14"), seen);
+        assertEquals(List.of("S@0", "Q@0", "S@14"), seen);
         assertNull(ch.readInbound(), "frames went to the sink, not down the pipeline");
         ch.writeInbound(Unpooled.wrappedBuffer(bytes('Q', 0, 0, 0, 2)));
         assertInstanceOf(ProtocolViolation.class, ch.readInbound());
@@ -65,8 +69,8 @@ class FrameDecoderTest {
 
     /** Records what a sink gets: "X@i" for a frame, "run@i+n" for a data run, checking each against the wire. */
     private static final class RecordingSink implements FrameDecoder.Sink {
-        final java.util.List<String> seen = new java.util.ArrayList<>();
-        final java.io.ByteArrayOutputStream passed = new java.io.ByteArrayOutputStream();
+        final List<String> seen = new ArrayList<>();
+        final ByteArrayOutputStream passed = new ByteArrayOutputStream();
         boolean takesRuns = true;
 
         @Override
@@ -123,9 +127,9 @@ class FrameDecoderTest {
         ch.writeInbound(Unpooled.wrappedBuffer(all));
         int afterT = t.length;
         int atC = afterT + 3 * d.length + copy.length;
-        assertEquals(java.util.List.of("T@0", "run@" + afterT + "+" + (3 * d.length + copy.length),
+        assertEquals(List.of("T@0", "run@" + afterT + "+" + (3 * d.length + copy.length),
                 "C@" + atC, "run@" + (atC + c.length) + "+" + d.length, "Z@" + (all.length - z.length)), sink.seen);
-        assertTrue(java.util.Arrays.equals(all, sink.passed.toByteArray()), "every byte passed once, in order");
+        assertTrue(Arrays.equals(all, sink.passed.toByteArray()), "every byte passed once, in order");
         ch.finishAndReleaseAll();
     }
 
@@ -136,7 +140,7 @@ class FrameDecoderTest {
         byte[] copy = message('d', 7);
         byte[] describe = message('D', 2);
         ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, describe, copy)));
-        assertEquals(java.util.List.of("run@0+" + 2 * copy.length, "D@" + 2 * copy.length,
+        assertEquals(List.of("run@0+" + 2 * copy.length, "D@" + 2 * copy.length,
                 "run@" + (2 * copy.length + describe.length) + "+" + copy.length), sink.seen);
         ch.finishAndReleaseAll();
     }
@@ -149,12 +153,12 @@ class FrameDecoderTest {
         byte[] all = concat(d, d, d, d);
         int cut = 2 * d.length + 10; // inside the third message's body
         ch.writeInbound(Unpooled.wrappedBuffer(all, 0, cut));
-        assertEquals(java.util.List.of("run@0+" + 2 * d.length), sink.seen);
+        assertEquals(List.of("run@0+" + 2 * d.length), sink.seen);
         ch.writeInbound(Unpooled.wrappedBuffer(all, cut, 3)); // the header still cut
         assertEquals(1, sink.seen.size());
         ch.writeInbound(Unpooled.wrappedBuffer(all, cut + 3, all.length - cut - 3));
         assertEquals("run@0+" + 2 * d.length, sink.seen.get(1), "the joined rest, as one run");
-        assertTrue(java.util.Arrays.equals(all, sink.passed.toByteArray()));
+        assertTrue(Arrays.equals(all, sink.passed.toByteArray()));
         ch.finishAndReleaseAll();
     }
 
@@ -164,7 +168,7 @@ class FrameDecoderTest {
         EmbeddedChannel ch = delivering(FrameDecoder.forClient(16), sink);
         byte[] copy = message('d', 16);
         ch.writeInbound(Unpooled.wrappedBuffer(concat(copy, copy, message('d', 17), copy)));
-        assertEquals(java.util.List.of("run@0+" + 2 * copy.length), sink.seen);
+        assertEquals(List.of("run@0+" + 2 * copy.length), sink.seen);
         ProtocolViolation v = ch.readInbound();
         assertTrue(v.message().contains("exceeds the limit of 16 bytes"), v.message());
         ch.writeInbound(Unpooled.wrappedBuffer(copy));
@@ -174,7 +178,7 @@ class FrameDecoderTest {
         EmbeddedChannel tagged = delivering(FrameDecoder.forBackend(), second);
         byte[] d = message('D', 4);
         tagged.writeInbound(Unpooled.wrappedBuffer(concat(d, bytes('D', 0, 0, 0, 3, 'x'), d)));
-        assertEquals(java.util.List.of("run@0+" + d.length), second.seen);
+        assertEquals(List.of("run@0+" + d.length), second.seen);
         assertEquals("invalid message length", ((ProtocolViolation) tagged.readInbound()).message());
         ch.finishAndReleaseAll();
         tagged.finishAndReleaseAll();
@@ -188,10 +192,10 @@ class FrameDecoderTest {
         byte[] c = message('C', 6);
         sink.takesRuns = false;
         ch.writeInbound(Unpooled.wrappedBuffer(concat(d, d, c)));
-        assertEquals(java.util.List.of("D@0", "D@" + d.length, "C@" + 2 * d.length), sink.seen);
+        assertEquals(List.of("D@0", "D@" + d.length, "C@" + 2 * d.length), sink.seen);
         sink.takesRuns = true;
         ch.writeInbound(Unpooled.wrappedBuffer(concat(d, d, c)));
-        assertEquals(java.util.List.of("run@0+" + 2 * d.length, "C@" + 2 * d.length), sink.seen.subList(3, 5));
+        assertEquals(List.of("run@0+" + 2 * d.length, "C@" + 2 * d.length), sink.seen.subList(3, 5));
         ch.finishAndReleaseAll();
     }
 
@@ -365,7 +369,7 @@ class FrameDecoderTest {
         wire.release();
         Frame d = ch.readInbound();
         assertEquals('D', d.tag());
-        assertEquals(java.util.Arrays.hashCode(body), java.util.Arrays.hashCode(io.netty.buffer.ByteBufUtil.getBytes(d.body())));
+        assertEquals(Arrays.hashCode(body), Arrays.hashCode(io.netty.buffer.ByteBufUtil.getBytes(d.body())));
         d.release();
         Frame s = ch.readInbound();
         assertEquals('S', s.tag());
