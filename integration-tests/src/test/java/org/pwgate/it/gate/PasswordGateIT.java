@@ -17,6 +17,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,6 +27,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -393,6 +397,79 @@ class PasswordGateIT {
      * one): they must arrive whole and in order, and the gate must still be in step with the
      * backend afterwards, refusing the statement that follows them in the same string.
      */
+    /**
+     * pgjdbc's cursor fetch (setFetchSize in a transaction): Execute with a row limit, answered by
+     * PortalSuspended, and more Executes of the same portal later. A restricted statement between
+     * two fetches is refused to a non-member and runs for a member, and the open portal's rows
+     * still arrive whole and in order: the gate's accounting stays in step with the backend's.
+     */
+    @Test
+    void cursorFetchesAroundARestrictedStatementStayInStep() throws Exception {
+        String rows = "SELECT g, md5(g::text) FROM generate_series(1, 5000) g";
+        for (String mode : List.of("", "prepareThreshold=1", "autosave=always", "binaryTransfer=true&prepareThreshold=-1")) {
+            // A non-member with autosave: the refusal rolls back to pgjdbc's savepoint, the cursor lives on.
+            // Without it: the refusal aborts the transaction, as any error would; the next fetch says so.
+            try (Connection c = connect(new Who(NON_MEMBER, null), mode); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                s.setFetchSize(100);
+                try (ResultSet rs = s.executeQuery(rows)) {
+                    int n = readRows(rs, 0, 250);
+                    try (Statement other = c.createStatement()) {
+                        assertRefused(assertThrows(SQLException.class, () -> other.execute("ALTER ROLE victim PASSWORD 'x'")),
+                                "42501", REFUSAL);
+                    }
+                    if (mode.startsWith("autosave")) {
+                        assertEquals(5000, readRows(rs, n, Integer.MAX_VALUE), mode);
+                    } else {
+                        SQLException e = assertThrows(SQLException.class, () -> readRows(rs, n, Integer.MAX_VALUE));
+                        assertEquals("25P02", e.getSQLState(), mode + ": " + e.getMessage());
+                    }
+                }
+                c.rollback();
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM generate_series(1, 777)")) {
+                    assertTrue(rs.next());
+                    assertEquals(777, rs.getInt(1), mode);
+                }
+                c.commit();
+            }
+            // A member: the statement runs between fetches and the cursor goes on to its end.
+            String before = GateRoles.snapshot(admin);
+            try (Connection c = connect(new Who(MEMBER, null), mode); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                s.setFetchSize(100);
+                try (ResultSet rs = s.executeQuery(rows)) {
+                    int n = readRows(rs, 0, 250);
+                    try (Statement other = c.createStatement()) {
+                        other.execute("ALTER ROLE victim VALID UNTIL '2020-01-01'");
+                    }
+                    assertEquals(5000, readRows(rs, n, Integer.MAX_VALUE), mode);
+                }
+                c.commit();
+            }
+            assertNotEquals(before, GateRoles.snapshot(admin), mode + ": the member's statement changed nothing");
+            GateRoles.reset(admin);
+        }
+    }
+
+    /** Reads rows {@code from + 1} to at most {@code until}, checking each; returns the last row number read. */
+    private static int readRows(ResultSet rs, int from, int until) throws SQLException {
+        int n = from;
+        while (n < until && rs.next()) {
+            n++;
+            assertEquals(n, rs.getInt(1));
+            assertEquals(md5Hex(Integer.toString(n)), rs.getString(2), "row " + n);
+        }
+        return n;
+    }
+
+    private static String md5Hex(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.US_ASCII)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     @Test
     void manyRowsAndALargeCopyOutArriveWholeAndTheGateStaysInStep() throws Exception {
         String before = GateRoles.snapshot(admin);
