@@ -1,5 +1,6 @@
 package org.pwgate.it.gate;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -30,11 +31,14 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 import org.postgresql.util.PSQLException;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
@@ -397,6 +401,42 @@ class PasswordGateIT {
      * one): they must arrive whole and in order, and the gate must still be in step with the
      * backend afterwards, refusing the statement that follows them in the same string.
      */
+    /**
+     * Large objects through pgjdbc's LargeObjectManager, which calls lo_open, lowrite, loread and
+     * friends with the protocol's FunctionCall message: each is answered by FunctionCallResponse and
+     * ReadyForQuery, which the gate must count like a query's. A refused statement between the
+     * calls leaves the session in step, and the object reads back byte for byte.
+     */
+    @Test
+    void largeObjectsThroughFunctionCallsAroundARefusal() throws Exception {
+        byte[] data = new byte[3 * 1024 * 1024 + 17];
+        new Random(7).nextBytes(data);
+        try (Connection c = connect(new Who(NON_MEMBER, null), ""); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            LargeObjectManager lom = c.unwrap(PGConnection.class).getLargeObjectAPI();
+            long oid = lom.createLO();
+            try (LargeObject lo = lom.open(oid, LargeObjectManager.WRITE)) {
+                for (int off = 0; off < data.length; off += 100_000) {
+                    lo.write(data, off, Math.min(100_000, data.length - off));
+                }
+            }
+            c.commit();
+            assertRefused(assertThrows(SQLException.class, () -> s.execute("ALTER ROLE victim PASSWORD 'x'")), "42501", REFUSAL);
+            c.rollback();
+            try (LargeObject lo = lom.open(oid, LargeObjectManager.READ)) {
+                assertEquals(data.length, lo.size());
+                assertArrayEquals(data, lo.read(data.length));
+            }
+            lom.delete(oid);
+            c.commit();
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = " + oid)) {
+                assertTrue(rs.next());
+                assertEquals(0, rs.getInt(1));
+            }
+            c.commit();
+        }
+    }
+
     /**
      * pgjdbc's cursor fetch (setFetchSize in a transaction): Execute with a row limit, answered by
      * PortalSuspended, and more Executes of the same portal later. A restricted statement between
