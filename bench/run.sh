@@ -149,7 +149,8 @@ start_pwgate() {
     echo "auth: { source: auth_query, auth_user: rdsadmin, auth_password: \"$(md5 rdsadmin-bench rdsadmin)\" }"
     echo "limits: { max_client_connections: $((max_sessions + 200)) }"
     echo "parameters: { rds.restrict_password_commands: $restrict }"
-    echo "logging: { levels: { root: warn } }"
+    # Session starts and ends stay logged, as PgBouncer logs its connections by default.
+    echo "logging: { levels: { root: warn, org.pwgate: info } }"
     [ "$ctls" = disable ] || echo "tls: { mode: $ctls, cert: $out/tls/cert.pem, key: $out/tls/key.pem }"
   } > "$out/$name.yaml"
   opts=${opts//@NAME@/$name}   # e.g. -XX:StartFlightRecording=filename=/tmp/@NAME@.jfr

@@ -363,8 +363,11 @@ public final class ConfigLoader {
     private static final Map<String, LogFormat> LOG_FORMATS = orderedMap("text", LogFormat.TEXT, "json", LogFormat.JSON);
     private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error", "off");
 
-    public static final Map<String, String> DEFAULT_LOG_LEVELS = Map.of("root", "info", "org.pwgate", "info",
-            "pwgate.audit", "info");
+    /**
+     * pwgate's own loggers (org.pwgate) follow root unless set, so {@code root: warn} quiets them
+     * too; the audit log keeps its level whatever root says, and goes quiet only when told to.
+     */
+    public static final Map<String, String> DEFAULT_LOG_LEVELS = Map.of("root", "info", "pwgate.audit", "info");
 
     private static Logging logging(YamlReader r, Mapping top) {
         Optional<Mapping> om = r.section(top, "logging", Set.of("format", "levels", "audit_file"));

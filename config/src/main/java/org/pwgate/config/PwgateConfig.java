@@ -131,7 +131,7 @@ public record PwgateConfig(
 
     public enum LogFormat { TEXT, JSON }
 
-    /** {@code levels} maps logger names ("root", "org.pwgate", "pwgate.audit") to level names. */
+    /** {@code levels} maps logger names ("root", "org.pwgate", "pwgate.audit") to level names; a logger not named follows its parent. */
     public record Logging(LogFormat format, Map<String, String> levels, Optional<Path> auditFile) {
         public Logging {
             levels = Map.copyOf(levels);

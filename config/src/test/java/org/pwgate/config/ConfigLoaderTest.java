@@ -74,7 +74,7 @@ class ConfigLoaderTest {
         assertEquals(PwgateConfig.Tls.disabled(), c.tls());
         assertTrue(c.admin().isEmpty());
         assertEquals(LogFormat.TEXT, c.logging().format());
-        assertEquals(Map.of("root", "info", "org.pwgate", "info", "pwgate.audit", "info"), c.logging().levels());
+        assertEquals(Map.of("root", "info", "pwgate.audit", "info"), c.logging().levels());
         assertTrue(c.source().isEmpty());
     }
 
@@ -576,6 +576,14 @@ class ConfigLoaderTest {
         single(errs, "bootstrap.users[1].name", 7);
         single(errs, "bootstrap.users[2].member_of[0]", 8);
         single(errs, "bootstrap.users[2].role", 8);
+    }
+
+    @Test
+    void aRootLevelAloneGovernsPwgatesOwnLoggersButNotTheAudit() throws Exception {
+        PwgateConfig c = parse(MINIMAL + "logging: { levels: { root: warn } }\n");
+        assertEquals(Map.of("root", "warn", "pwgate.audit", "info"), c.logging().levels());
+        c = parse(MINIMAL + "logging: { levels: { root: warn, org.pwgate: debug, pwgate.audit: off } }\n");
+        assertEquals(Map.of("root", "warn", "org.pwgate", "debug", "pwgate.audit", "off"), c.logging().levels());
     }
 
     @Test

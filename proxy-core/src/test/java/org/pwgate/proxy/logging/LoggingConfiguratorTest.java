@@ -36,7 +36,7 @@ class LoggingConfiguratorTest {
     @TempDir
     Path dir;
 
-    static final Map<String, String> DEFAULT_LEVELS = Map.of("root", "info", "org.pwgate", "info", "pwgate.audit", "info");
+    static final Map<String, String> DEFAULT_LEVELS = Map.of("root", "info", "pwgate.audit", "info");
 
     @org.junit.jupiter.api.BeforeEach
     void startContext() {
@@ -145,13 +145,23 @@ class LoggingConfiguratorTest {
 
         configurator.apply(new Logging(LogFormat.TEXT, DEFAULT_LEVELS, Optional.empty()));
         assertEquals(Level.INFO, context.getLogger(Logger.ROOT_LOGGER_NAME).getLevel());
-        assertEquals(Level.INFO, context.getLogger("org.pwgate").getLevel());
+        assertNull(context.getLogger("org.pwgate").getLevel(), "follows root again");
+        assertEquals(Level.INFO, context.getLogger("org.pwgate").getEffectiveLevel());
         assertEquals(Level.WARN, netty.getLevel(), "back to logback.xml's level");
 
         configurator.apply(new Logging(LogFormat.TEXT, Map.of("root", "info", "org.pwgate.proxy.gate", "off"), Optional.empty()));
         assertEquals(Level.OFF, context.getLogger("org.pwgate.proxy.gate").getLevel());
         configurator.apply(new Logging(LogFormat.TEXT, Map.of("root", "info"), Optional.empty()));
         assertNull(context.getLogger("org.pwgate.proxy.gate").getLevel(), "inherits again");
+    }
+
+    @Test
+    void aRootLevelAloneQuietsPwgatesOwnMessages() {
+        configurator.apply(new Logging(LogFormat.TEXT, Map.of("root", "warn", "pwgate.audit", "info"), Optional.empty()));
+        context.getLogger("org.pwgate.proxy.startup.StartupHandler").info("c1: session started");
+        context.getLogger("org.pwgate.proxy.startup.StartupHandler").warn("c2: something to look at");
+        assertFalse(console().contains("session started"), console());
+        assertTrue(console().contains("something to look at"), console());
     }
 
     @Test
