@@ -4,14 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.PooledByteBufAllocator;
+import java.io.BufferedInputStream;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,6 +65,64 @@ class BackpressureIT {
                 assertTrue(m.tag() == 'T' || m.tag() == 'D', "got " + m);
             }
         }
+    }
+
+    /** pwgate_client_bytes_total for {@code direction} ("in": read from clients, "out": written to them). */
+    static long clientBytes(String direction) {
+        Matcher m = Pattern.compile("(?m)^pwgate_client_bytes_total\\{direction=\"" + direction + "\"[^}]*} ([0-9.E]+)$")
+                .matcher(pwgate.server().metrics().scrape());
+        assertTrue(m.find(), "no pwgate_client_bytes_total{direction=" + direction + "}");
+        return (long) Double.parseDouble(m.group(1));
+    }
+
+    /**
+     * A client that pipelines two million Syncs and reads none of the answers. Every Sync that
+     * pwgate forwards owes an answer, kept in the gate's accounting until it comes back; only the
+     * socket buffers toward the backend bounded that before (about two million entries, tens of
+     * MiB, for one session). pwgate now stops reading such a client once the backend owes 16,384
+     * answers, and the client may add one read (64 KiB, 13,107 Syncs) on top. Once the client
+     * reads, the answers flow again, in order.
+     */
+    @Test
+    void aClientThatPipelinesWithoutReadingIsHeldBackNotQueued() throws Exception {
+        int perBatch = 10_000;
+        byte[] batch = RawPg.concat(java.util.Collections.nCopies(perBatch, RawPg.sync()).toArray(new byte[0][]));
+        CompletableFuture<Void> writer;
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
+            long inBefore = clientBytes("in");
+            long outBefore = clientBytes("out");
+            writer = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 200; i++) {
+                        c.send(batch);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e); // the socket is closed under it at the end
+                }
+            });
+            Thread.sleep(4000);
+            long forwarded = (clientBytes("in") - inBefore) / 5;  // Sync: 5 bytes
+            long answered = (clientBytes("out") - outBefore) / 6; // ReadyForQuery: 6 bytes
+            assertTrue(forwarded > 20_000, "the client's Syncs did not reach pwgate: " + forwarded);
+            long owed = forwarded - answered;
+            assertTrue(owed <= 16_384 + 13_107, "pwgate took " + forwarded + " Syncs and relayed " + answered
+                    + " answers: the backend owes " + owed + " for a client that reads nothing");
+
+            // Far more answers than pwgate lets the client owe at once: the hold is lifted as they are read.
+            c.socket.setSoTimeout(30_000);
+            InputStream in = new BufferedInputStream(c.socket.getInputStream(), 1 << 16);
+            byte[] ready = {'Z', 0, 0, 0, 5, 'I'};
+            byte[] got = new byte[ready.length];
+            for (int i = 0; i < 100_000; i++) {
+                int n = in.readNBytes(got, 0, got.length);
+                assertEquals(got.length, n, "the stream ended after " + i + " answers");
+                if (!Arrays.equals(ready, got)) {
+                    throw new AssertionError("answer " + i + " is not ReadyForQuery(I): " + Arrays.toString(got));
+                }
+            }
+        }
+        writer.handle((v, e) -> null).get(30, TimeUnit.SECONDS);
     }
 
     @Test

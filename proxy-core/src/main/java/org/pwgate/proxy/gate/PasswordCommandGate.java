@@ -152,7 +152,11 @@ final class PasswordCommandGate implements SessionGate {
                 out.accept(f);
             }
             case 'c', 'f' -> {
-                queue.push(ResponseQueue.COPY_END, null);
+                // A second marker right behind the first says nothing more (the server ignores a
+                // CopyDone outside COPY); kept once, a flood of them cannot grow the queue.
+                if (queue.tailKind() != ResponseQueue.COPY_END) {
+                    queue.push(ResponseQueue.COPY_END, null);
+                }
                 out.accept(f);
             }
             default -> out.accept(f); // Flush, CopyData, Terminate, unknown: carried, answer nothing
@@ -589,6 +593,12 @@ final class PasswordCommandGate implements SessionGate {
     @Override
     public boolean passesDataUnseen() {
         return state != State.CLOSED;
+    }
+
+    /** The queue's length while it is kept exact; in UNTRACKED, BACKEND_GONE and CLOSED nothing is counted. */
+    @Override
+    public int pendingAnswers() {
+        return state == State.READY || state == State.SKIPPING || state == State.COPY_IN ? queue.size() : 0;
     }
 
     @Override

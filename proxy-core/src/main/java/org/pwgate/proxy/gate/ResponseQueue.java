@@ -50,6 +50,11 @@ final class ResponseQueue {
         return size == 0 ? 0 : kinds[head];
     }
 
+    /** Kind of the newest entry, 0 when empty. */
+    byte tailKind() {
+        return size == 0 ? 0 : kindAt(size - 1);
+    }
+
     Object headAttachment() {
         return size == 0 ? null : attachments[head];
     }

@@ -41,6 +41,16 @@ public interface SessionGate {
         return false;
     }
 
+    /**
+     * How many messages forwarded to the backend still owe an answer, as far as the gate keeps
+     * count; 0 when it keeps none. The relay stops reading the client while this is high, so that
+     * a client that pipelines without reading cannot make the count, and the memory it takes,
+     * grow without bound. Checked by the relay after each client frame; it must be cheap.
+     */
+    default int pendingAnswers() {
+        return 0;
+    }
+
     /** The session ended: release anything still held. */
     default void close() {}
 }

@@ -17,10 +17,17 @@ import java.util.function.LongSupplier;
  * each count from their own send, so a pipeline's later round trips include queueing behind the
  * earlier ones, which is the latency the client experiences.
  *
+ * <p>At most {@link #MAX_IN_FLIGHT} send times are kept; beyond that the oldest is dropped untimed.
+ * The relay stops reading a client long before in normal pipelines; the cap is for what its
+ * count does not see (a client's Syncs during COPY IN, which the server ignores and never
+ * answers, or a session whose gate has lost track).
+ *
  * <p>Confined to the session's event loop, except {@link #isIdle()}, which any thread may call
  * (the shutdown coordinator does).
  */
 public final class QueryTracker {
+    static final int MAX_IN_FLIGHT = 65_536;
+
     private final PwgateMetrics metrics;
     private final LongSupplier nanoTime;
     private long[] sent = new long[8];
@@ -40,6 +47,10 @@ public final class QueryTracker {
 
     /** The client sent a Query, Sync or FunctionCall (once it is forwarded). */
     public void requestSent() {
+        if (size == MAX_IN_FLIGHT) {
+            head = (head + 1) % sent.length;
+            size--;
+        }
         if (size == sent.length) {
             long[] bigger = new long[sent.length * 2];
             for (int i = 0; i < size; i++) {

@@ -157,6 +157,22 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         this.sink = sink;
     }
 
+    /**
+     * Once a sink takes the frames, whoever owns the sink decides when the channel reads (autoRead).
+     * ByteToMessageDecoder would instead ask for another read after every read that put nothing
+     * into the pipeline while autoRead is off, which is every read here: a pause set while the
+     * frames of a read were handed on would be undone at once.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (sink == null) {
+            super.channelReadComplete(ctx);
+            return;
+        }
+        discardSomeReadBytes();
+        ctx.fireChannelReadComplete();
+    }
+
     /** The startup phase is over: from the next byte on, messages are tagged. */
     public void expectTagged() {
         if (mode == Mode.STARTUP) {

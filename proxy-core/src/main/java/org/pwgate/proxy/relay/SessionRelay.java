@@ -49,14 +49,29 @@ import org.slf4j.LoggerFactory;
  * loop for that socket per 32 KiB instead of per packet, until the stream pauses or ends.
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
- * resumes when the peer's writability comes back. End: Terminate or a client disconnect closes the
- * backend; a backend disconnect gives the client the backend's own fatal error if it sent one,
- * else FATAL 08006, and closes it.
+ * resumes when the peer's writability comes back. The client's side also stops while the backend
+ * owes {@link #OWED_HIGH} answers or more ({@link SessionGate#pendingAnswers}), until they are
+ * down to {@link #OWED_LOW}: each owed answer is an entry in the gate's accounting, and a client
+ * that pipelines without reading its answers could otherwise make pwgate hold millions of them
+ * (a few megabytes of 5-byte Syncs fit in the socket buffers between pwgate and the backend).
+ *
+ * End: Terminate or a client disconnect closes the backend; a backend disconnect gives the client
+ * the backend's own fatal error if it sent one, else FATAL 08006, and closes it.
  */
 public final class SessionRelay {
     private static final Logger log = LoggerFactory.getLogger(SessionRelay.class);
     public static final String CLIENT_HANDLER = "relay";
     public static final String BACKEND_HANDLER = "relay";
+
+    /**
+     * Owed answers at which pwgate stops reading the client, and at which it reads again. Far
+     * above any useful pipeline depth; one read of the client (64 KiB at most) may add another
+     * 13,000 Syncs on top before the pause takes effect. The low mark stays above what PostgreSQL
+     * can hold back unflushed until the client's next Sync or Flush (its 8 KiB output buffer, at 5
+     * bytes for the smallest answer), so the answers already owed always bring the count below it.
+     */
+    static final int OWED_HIGH = 16_384;
+    static final int OWED_LOW = 4_096;
 
     private final String connId;
     private final Channel client;
@@ -77,6 +92,8 @@ public final class SessionRelay {
     private final QueryTracker tracker;
     private boolean backendSentFatal;
     private boolean ended;
+    /** The client is not read because the backend owes {@link #OWED_HIGH} answers or more. */
+    private boolean heldForAnswers;
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -207,6 +224,13 @@ public final class SessionRelay {
             tracker.requestSent();
         }
         gate.onClientFrame(frame, toBackend);
+        if (!heldForAnswers && gate.pendingAnswers() >= OWED_HIGH) {
+            // Takes effect after this read: the frames already read still go on.
+            heldForAnswers = true;
+            client.config().setAutoRead(false);
+            log.debug("{}: the backend owes {} answers; not reading the client until it owes {}",
+                    connId, gate.pendingAnswers(), OWED_LOW);
+        }
         if (gate.sessionMustEnd()) {
             // Refused on the client's side (a reserved name, a message pwgate cannot account for):
             // the client gets a FATAL, the reason is in pwgate's log.
@@ -385,11 +409,17 @@ public final class SessionRelay {
             if (!client.isWritable() && backend.config().isAutoRead()) {
                 backend.config().setAutoRead(false);
             }
+            if (heldForAnswers && gate.pendingAnswers() <= OWED_LOW) {
+                heldForAnswers = false;
+                if (backend.isWritable()) {
+                    client.config().setAutoRead(true);
+                }
+            }
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (backend.isWritable()) {
+            if (backend.isWritable() && !heldForAnswers) {
                 client.config().setAutoRead(true);
             }
             ctx.fireChannelWritabilityChanged();

@@ -108,6 +108,34 @@ class PasswordCommandGateTest {
         assertEquals(0, d.classifier.classifications, "the fast path keeps harmless text from the lexer");
     }
 
+    @Test
+    void pendingAnswersCountWhatTheBackendStillOwesAndNothingOnceUntracked() {
+        d.client(d.query("SELECT 1"), d.parse("", "SELECT 2"), d.bind("", ""), d.execute(""), d.sync());
+        d.rawToBackend().forEach(Frame::release);
+        assertEquals(5, d.gate.pendingAnswers());
+        d.backend(d.rowDescription(), d.dataRow("1"), d.commandComplete("SELECT 1"), d.ready('I'), d.parseComplete());
+        d.rawToClient().forEach(Frame::release);
+        assertEquals(3, d.gate.pendingAnswers());
+        d.backend(d.bindComplete(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.rawToClient().forEach(Frame::release);
+        assertEquals(0, d.gate.pendingAnswers());
+
+        // CopyDone outside COPY answers nothing and the server ignores it: a flood of them is one entry.
+        for (int i = 0; i < 10_000; i++) {
+            d.client(d.copyDone());
+        }
+        d.rawToBackend().forEach(Frame::release);
+        assertEquals(1, d.gate.pendingAnswers());
+
+        // Lost track with the restriction off: the gate counts nothing, so the relay holds nothing back.
+        d.restrict(false);
+        d.backend(d.ready('I'));
+        d.rawToClient().forEach(Frame::release);
+        d.client(d.sync(), d.sync());
+        d.rawToBackend().forEach(Frame::release);
+        assertEquals(0, d.gate.pendingAnswers());
+    }
+
     // ------------------------------------------------------------ simple query
 
     @Test

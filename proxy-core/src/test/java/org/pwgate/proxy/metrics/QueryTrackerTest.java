@@ -45,6 +45,24 @@ class QueryTrackerTest {
     }
 
     @Test
+    void atMostMaxInFlightSendTimesAreKeptTheOldestGoUntimed() {
+        for (int i = 0; i < QueryTracker.MAX_IN_FLIGHT + 100; i++) {
+            tracker.requestSent();
+            now.addAndGet(1_000);
+        }
+        assertEquals(QueryTracker.MAX_IN_FLIGHT, tracker.inFlight());
+        tracker.readyForQuery((byte) 'I');
+        // Paired with the oldest send time kept: the 101st, 65,536 sends (65.536 ms) ago.
+        assertEquals(1, count());
+        assertEquals(QueryTracker.MAX_IN_FLIGHT * 1e-6, sumSeconds(), 1e-9);
+        while (tracker.inFlight() > 0) {
+            tracker.readyForQuery((byte) 'I');
+        }
+        assertTrue(tracker.isIdle());
+        assertEquals(QueryTracker.MAX_IN_FLIGHT, count());
+    }
+
+    @Test
     void pipelinedSyncsPairWithTheirReadyForQueryInOrder() {
         for (int i = 0; i < 20; i++) { // past the initial capacity, wrapping the ring
             tracker.requestSent();
