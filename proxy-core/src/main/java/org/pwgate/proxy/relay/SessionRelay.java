@@ -434,7 +434,12 @@ public final class SessionRelay {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (isDisconnect(cause)) {
-                log.info("{}: backend connection error: {}", connId, cause.toString());
+                // Once the session has ended, writes still queued fail on the closed channel: expected.
+                if (ended) {
+                    log.debug("{}: backend connection error after the session ended: {}", connId, cause.toString());
+                } else {
+                    log.info("{}: backend connection error: {}", connId, cause.toString());
+                }
             } else {
                 log.warn("{}: unexpected error on the backend side: {}", connId, cause.toString());
                 internalError();
