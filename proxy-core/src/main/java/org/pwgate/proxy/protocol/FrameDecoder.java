@@ -120,7 +120,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         int size = (int) Math.min(Integer.MAX_VALUE, pendingLargeFrame == 0 ? received
                 : Math.max(received, Math.min(pendingLargeFrame, 2 * received)));
-        ByteBuf whole = alloc.buffer(size);
+        ByteBuf whole;
+        try {
+            whole = alloc.buffer(size);
+        } catch (OutOfMemoryError e) {
+            // No room (direct memory has a limit, and large messages of many sessions may meet
+            // it): the read buffer is let go, the cumulation stays the decoder's, released with it.
+            in.release();
+            throw e;
+        }
         try {
             whole.writeBytes(cumulation, cumulation.readerIndex(), left).writeBytes(in);
         } catch (RuntimeException e) {

@@ -8,6 +8,7 @@ public final class SqlState {
     public static final String CONNECTION_FAILURE = "08006";
     public static final String INVALID_AUTHORIZATION_SPECIFICATION = "28000";
     public static final String INVALID_PASSWORD = "28P01";
+    public static final String OUT_OF_MEMORY = "53200";
     public static final String TOO_MANY_CONNECTIONS = "53300";
     public static final String FEATURE_NOT_SUPPORTED = "0A000";
     public static final String ADMIN_SHUTDOWN = "57P01";

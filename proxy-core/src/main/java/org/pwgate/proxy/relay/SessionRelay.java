@@ -306,6 +306,19 @@ public final class SessionRelay {
         }
     }
 
+    /**
+     * No memory for a message of this session (direct buffers are limited by -XX:MaxDirectMemorySize,
+     * and many large messages at once can reach it): the session ends, as PostgreSQL's would, with
+     * 53200, and the other sessions go on.
+     */
+    private void outOfMemory(String side, OutOfMemoryError e) {
+        log.warn("{}: out of memory for a message on the {} side, ending the session: {}", connId, side, e.getMessage());
+        toClientWire.emit();
+        if (client.isActive()) {
+            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.OUT_OF_MEMORY, "out of memory"));
+        }
+    }
+
     /** A bug in pwgate ended the session: the client is told so rather than just cut off. */
     private void internalError() {
         toClientWire.emit();
@@ -379,6 +392,8 @@ public final class SessionRelay {
             if (isDisconnect(cause)) {
                 log.debug("{}: client connection error: {}", connId, cause.toString());
                 client.close();
+            } else if (cause instanceof OutOfMemoryError oom) {
+                outOfMemory("client", oom);
             } else {
                 log.warn("{}: unexpected error on the client side: {}", connId, cause.toString());
                 internalError();
@@ -440,6 +455,8 @@ public final class SessionRelay {
                 } else {
                     log.info("{}: backend connection error: {}", connId, cause.toString());
                 }
+            } else if (cause instanceof OutOfMemoryError oom) {
+                outOfMemory("backend", oom);
             } else {
                 log.warn("{}: unexpected error on the backend side: {}", connId, cause.toString());
                 internalError();

@@ -3,6 +3,7 @@ package org.pwgate.proxy.protocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -297,6 +298,22 @@ class FrameDecoderTest {
         ch.config().setAllocator(alloc);
         ch.pipeline().addLast(FrameDecoder.forBackend());
         return ch;
+    }
+
+    @Test
+    void noMemoryForALargeFrameLeavesNoBufferBehind() {
+        EmbeddedChannel ch = backendChannel(RecordingAllocator.failingAbove(1 << 20));
+        int first = 5 + 512 * 1024;
+        ByteBuf head = Unpooled.buffer(first, first).writeByte('D').writeInt(4 + (4 << 20)).writeZero(512 * 1024);
+        ch.writeInbound(head); // the start of a 4 MiB DataRow: the decoder keeps it
+        assertNull(ch.readInbound());
+        ByteBuf more = Unpooled.wrappedBuffer(new byte[1 << 20]).retain(); // one reference for the decoder
+        assertThrows(OutOfMemoryError.class, () -> ch.writeInbound(more));
+        assertEquals(1, more.refCnt(), "the decoder let go of the read it could not join");
+        more.release();
+        assertEquals(1, head.refCnt(), "the decoder still holds what it had");
+        ch.finishAndReleaseAll();
+        assertEquals(0, head.refCnt(), "and lets go of it with the channel");
     }
 
     @Test
