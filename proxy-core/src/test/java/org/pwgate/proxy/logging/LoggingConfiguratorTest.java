@@ -23,6 +23,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.pwgate.config.ConfigLoader;
 import org.pwgate.config.PwgateConfig.LogFormat;
 import org.pwgate.config.PwgateConfig.Logging;
 
@@ -156,8 +157,15 @@ class LoggingConfiguratorTest {
     }
 
     @Test
-    void aRootLevelAloneQuietsPwgatesOwnMessages() {
-        configurator.apply(new Logging(LogFormat.TEXT, Map.of("root", "warn", "pwgate.audit", "info"), Optional.empty()));
+    void aRootLevelAloneQuietsPwgatesOwnMessages() throws Exception {
+        // As loaded from a file that sets only root: the defaults must not pin org.pwgate to info.
+        Logging loaded = ConfigLoader.parse("""
+                listen: { host: 127.0.0.1, port: 6432 }
+                backend: { host: db.local }
+                auth: { source: auth_query, auth_user: pwgate_auth }
+                logging: { levels: { root: warn } }
+                """, dir, Optional.empty()).logging();
+        configurator.apply(loaded);
         context.getLogger("org.pwgate.proxy.startup.StartupHandler").info("c1: session started");
         context.getLogger("org.pwgate.proxy.startup.StartupHandler").warn("c2: something to look at");
         assertFalse(console().contains("session started"), console());
