@@ -103,6 +103,9 @@ final class NameTable {
     void clearConfirmed() {
         unnamed.confirmed = null;
         settle(unnamed);
+        if (named.isEmpty()) {
+            return; // the common case, at every ReadyForQuery outside a transaction: no iterator
+        }
         for (Iterator<Entry> it = named.values().iterator(); it.hasNext(); ) {
             Entry e = it.next();
             e.confirmed = null;
