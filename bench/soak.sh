@@ -33,7 +33,8 @@ fi
 rm -rf "$out"; mkdir -p "$out/runs"
 cat > "$out/pwgate.yaml" <<YAML
 listen: { host: 127.0.0.1, port: $PORT }
-backend: { embedded: { version: "17" } }
+# A data directory of the soak's own, so that PostgreSQL's server log (its log/ folder) outlives the run.
+backend: { embedded: { version: "17", data_directory: "$out/pgdata" } }
 auth: { source: auth_query, auth_user: rdsadmin, auth_password: "$(md5 $ADMIN_PW rdsadmin)" }
 limits: { max_client_connections: 200, auth_timeout: 10s }
 parameters: { rds.restrict_password_commands: 1 }
@@ -67,6 +68,8 @@ export PGHOST=127.0.0.1 PGPORT=$PORT PGDATABASE=postgres PGCONNECT_TIMEOUT=10
 as_master() { env PGUSER=postgres PGPASSWORD=$MASTER_PW "$@"; }
 MASTER_ENV=(env PGUSER=postgres PGPASSWORD=$MASTER_PW)
 as_admin_direct() { PGPORT=$BACKEND_PORT PGUSER=rdsadmin PGPASSWORD=$ADMIN_PW "$@"; }
+# Each cancel's psql has its own application_name; PostgreSQL logs its 57014 error under it.
+as_admin_direct psql -XAtq -c "ALTER SYSTEM SET log_line_prefix = '%m [%p] app=%a '" -c "SELECT pg_reload_conf()" >/dev/null
 as_master pgbench -i -q -s 2 > "$out/init.log" 2>&1 || { cat "$out/init.log"; echo "soak: pgbench -i failed" >&2; exit 1; }
 
 heap_after_gc_kib() {
@@ -103,20 +106,24 @@ start_pgbench() {
 }
 
 # psql runs pg_sleep and gets SIGINT: psql then sends a CancelRequest through pwgate.
+cancel_n=0
 cancel_once() {
-  local t0 rc
-  "${MASTER_ENV[@]}" PGAPPNAME=soak_cancel psql -X -c "SELECT pg_sleep(5)" > "$out/cancel.out" 2>&1 &
+  local t0 rc age app
+  cancel_n=$((cancel_n + 1)); app="soak_cancel_$cancel_n"
+  "${MASTER_ENV[@]}" PGAPPNAME=$app psql -X -c "SELECT pg_sleep(5)" > "$out/cancel.out" 2>&1 &
   local p=$!
   # A cancel that reaches an idle backend is ignored by PostgreSQL itself: signal only once the
   # query is running there, so that a lost cancel is pwgate's doing.
   for _ in $(seq 1 40); do
-    [ "$(as_admin_direct psql -XAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'soak_cancel'
+    [ "$(as_admin_direct psql -XAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app'
       AND state = 'active' AND query LIKE 'SELECT pg_sleep%'" 2>/dev/null)" = "1" ] && break
     sleep 0.05
   done
   sleep "0.$(( (RANDOM % 4) + 1 ))"
-  if ! kill -0 "$p" 2>/dev/null || [ "$(as_admin_direct psql -XAtc "SELECT count(*) FROM pg_stat_activity
-      WHERE application_name = 'soak_cancel' AND state = 'active'" 2>/dev/null)" != "1" ]; then
+  # How long the query has run, as the backend sees it: a SIGINT near its 5 s end can lose the race.
+  age=$(as_admin_direct psql -XAtc "SELECT (extract(epoch FROM clock_timestamp() - query_start) * 1000)::int
+      FROM pg_stat_activity WHERE application_name = '$app' AND state = 'active'" 2>/dev/null)
+  if ! kill -0 "$p" 2>/dev/null || [ -z "$age" ]; then
     wait "$p"; cancels_skipped=$((cancels_skipped + 1)); return  # never seen running: not a cancel test
   fi
   t0=$(date +%s%N)
@@ -127,7 +134,8 @@ cancel_once() {
   if grep -q "canceling statement due to user request" "$out/cancel.out" && [ "$ms" -lt "${CANCEL_MS:-2000}" ]; then
     cancels_ok=$((cancels_ok + 1))
   else
-    cancels_failed=$((cancels_failed + 1)); echo "cancel failed (rc $rc, $ms ms from SIGINT to psql's exit): $(cat "$out/cancel.out")" >> "$out/errors.txt"
+    cancels_failed=$((cancels_failed + 1))
+    echo "$app $rc $ms $age $(tr '\n' '|' < "$out/cancel.out")" >> "$out/cancel_failures.txt"
   fi
 }
 
@@ -183,6 +191,7 @@ echo
 echo "== pwgate soak: $DURATION s, $run pgbench runs ($killed killed midway), $CLIENTS clients each, 2 at a time"
 echo "transactions: $transactions (mean tps per run $tps)"
 echo "cancels: $cancels_ok answered within ${CANCEL_MS:-2000} ms, $cancels_failed failed ($cancels_skipped not attempted: query not seen running); SIGINT to psql exit: $(sort -n "$out/cancel_ms.txt" | awk '{a[NR]=$1} END {if (NR) printf "median %d ms, max %d ms", a[int((NR+1)/2)], a[NR]}')"
+echo "PostgreSQL's log: $(cat "$out"/pgdata/log/*.log 2>/dev/null | grep -c "app=soak_cancel_[0-9]* ERROR:  canceling statement due to user request") cancel errors (57014) sent to the cancels' sessions"
 echo "heap after full GC over time (KiB):"
 column -t "$out/heap.tsv" | sed 's/^/  /'
 first=$(awk 'NR==2 {print $2}' "$out/heap.tsv"); lastheap=$(awk 'END {print $2}' "$out/heap.tsv")
@@ -191,7 +200,15 @@ echo "unexpected errors: pgbench runs $pgbench_failed failed, $pgbench_errors lo
 status=0
 [ "$orphans" = "0" ] || { echo "FAIL: orphan backends"; cat "$out/orphans.txt"; status=1; }
 [ "$pgbench_failed" -eq 0 ] && [ "$pgbench_errors" -eq 0 ] || { echo "FAIL: pgbench errors"; cat "$out/errors.txt" 2>/dev/null; status=1; }
-[ "$cancels_failed" -eq 0 ] || { echo "FAIL: cancels"; status=1; }
+# A failed cancel, told apart with PostgreSQL's log: did the backend send the 57014 error at all?
+if [ "$cancels_failed" -ne 0 ]; then
+  echo "FAIL: cancels"; status=1
+  while read -r app rc ms age printed; do
+    sent=$(cat "$out"/pgdata/log/*.log | grep -c "app=$app ERROR:  canceling statement due to user request")
+    msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; PostgreSQL logged its 57014 error $sent time(s); psql printed: $printed"
+    echo "  $msg"; echo "$msg" >> "$out/errors.txt"
+  done < "$out/cancel_failures.txt"
+fi
 [ "$pwgate_errors" -eq 0 ] || { echo "FAIL: pwgate logged:"; grep -E " ERROR | WARN |LEAK|Exception" "$out/pwgate.log" | head -20; status=1; }
 # Heap: after a full GC it must not grow without bound; allow 32 MiB over the first sample.
 if [ -n "$first" ] && [ -n "$lastheap" ] && [ "$lastheap" -gt $(( first + 32768 )) ]; then
