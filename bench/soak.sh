@@ -123,8 +123,11 @@ cancel_once() {
   # How long the query has run, as the backend sees it: a SIGINT near its 5 s end can lose the race.
   age=$(as_admin_direct psql -XAtc "SELECT (extract(epoch FROM clock_timestamp() - query_start) * 1000)::int
       FROM pg_stat_activity WHERE application_name = '$app' AND state = 'active'" 2>/dev/null)
-  if ! kill -0 "$p" 2>/dev/null || [ -z "$age" ]; then
-    wait "$p"; cancels_skipped=$((cancels_skipped + 1)); return  # never seen running: not a cancel test
+  # Not a cancel test: a query never seen running, or one within a second of its natural end, whose
+  # cancel can arrive after it finished (psql then exits 1 and prints nothing, its result dropped
+  # because a cancel was pressed; seen once in 3,838 when checks stalled on a loaded host).
+  if ! kill -0 "$p" 2>/dev/null || [ -z "$age" ] || [ "$age" -gt 4000 ]; then
+    wait "$p"; cancels_skipped=$((cancels_skipped + 1)); return
   fi
   t0=$(date +%s%N)
   kill -INT "$p" 2>/dev/null
@@ -135,7 +138,7 @@ cancel_once() {
     cancels_ok=$((cancels_ok + 1))
   else
     cancels_failed=$((cancels_failed + 1))
-    echo "$app $rc $ms $age $(tr '\n' '|' < "$out/cancel.out")" >> "$out/cancel_failures.txt"
+    echo "$app $rc $ms $age $((t0 / 1000000)) $(tr '\n' '|' < "$out/cancel.out")" >> "$out/cancel_failures.txt"
   fi
 }
 
@@ -190,7 +193,7 @@ transactions=$(grep -h -o 'number of transactions actually processed: [0-9]*' "$
 echo
 echo "== pwgate soak: $DURATION s, $run pgbench runs ($killed killed midway), $CLIENTS clients each, 2 at a time"
 echo "transactions: $transactions (mean tps per run $tps)"
-echo "cancels: $cancels_ok answered within ${CANCEL_MS:-2000} ms, $cancels_failed failed ($cancels_skipped not attempted: query not seen running); SIGINT to psql exit: $(sort -n "$out/cancel_ms.txt" | awk '{a[NR]=$1} END {if (NR) printf "median %d ms, max %d ms", a[int((NR+1)/2)], a[NR]}')"
+echo "cancels: $cancels_ok answered within ${CANCEL_MS:-2000} ms, $cancels_failed failed ($cancels_skipped not attempted: query not seen running, or within 1 s of its end); SIGINT to psql exit: $(sort -n "$out/cancel_ms.txt" | awk '{a[NR]=$1} END {if (NR) printf "median %d ms, max %d ms", a[int((NR+1)/2)], a[NR]}')"
 echo "PostgreSQL's log: $(cat "$out"/pgdata/log/*.log 2>/dev/null | grep -c "app=soak_cancel_[0-9]* ERROR:  canceling statement due to user request") cancel errors (57014) sent to the cancels' sessions"
 echo "heap after full GC over time (KiB):"
 column -t "$out/heap.tsv" | sed 's/^/  /'
@@ -203,9 +206,17 @@ status=0
 # A failed cancel, told apart with PostgreSQL's log: did the backend send the 57014 error at all?
 if [ "$cancels_failed" -ne 0 ]; then
   echo "FAIL: cancels"; status=1
-  while read -r app rc ms age printed; do
-    sent=$(cat "$out"/pgdata/log/*.log | grep -c "app=$app ERROR:  canceling statement due to user request")
-    msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; PostgreSQL logged its 57014 error $sent time(s); psql printed: $printed"
+  while read -r app rc ms age t0_ms printed; do
+    # When PostgreSQL logged the error, against the SIGINT: the cancel's way in (psql, pwgate,
+    # postmaster, backend) and the error's way back (backend, pwgate, psql) apart.
+    logged=$(cat "$out"/pgdata/log/*.log | grep "app=$app ERROR:  canceling statement due to user request" | head -1 | cut -d' ' -f1-2)
+    if [ -n "$logged" ]; then
+      at=$(( $(date -d "$logged UTC" +%s%3N) - t0_ms ))
+      sent="PostgreSQL logged its 57014 error $at ms after the SIGINT, psql exited $((ms - at)) ms after that"
+    else
+      sent="PostgreSQL logged no 57014 error for it"
+    fi
+    msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; $sent; psql printed: $printed"
     echo "  $msg"; echo "$msg" >> "$out/errors.txt"
   done < "$out/cancel_failures.txt"
 fi
