@@ -216,7 +216,12 @@ if [ "$cancels_failed" -ne 0 ]; then
     else
       sent="PostgreSQL logged no 57014 error for it"
     fi
-    msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; $sent; psql printed: $printed"
+    # pwgate's line for the cancel (one per forwarded cancel; cancels run one at a time here).
+    from=$(date -u -d "@$((t0_ms / 1000)).$(printf %03d $((t0_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3N)
+    to_ms=$((t0_ms + ms)); to=$(date -u -d "@$((to_ms / 1000)).$(printf %03d $((to_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3N)
+    fwd=$(awk -v a="$from" -v b="$to" 'substr($1, 1, 23) >= a && substr($1, 1, 23) <= b && /cancel request/' "$out/pwgate.log" |
+      sed 's/^\([^ ]*\) .* - /\1 /' | tr '\n' '|')
+    msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; $sent; pwgate: ${fwd:-no cancel line}; psql printed: $printed"
     echo "  $msg"; echo "$msg" >> "$out/errors.txt"
   done < "$out/cancel_failures.txt"
 fi

@@ -165,10 +165,15 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         state = State.CLOSED;
         Optional<CancelRegistry.Target> target = services.cancelRegistry().lookup(cancel.processId(), cancel.secretKey());
         if (target.isPresent()) {
-            log.debug("{}: forwarding a cancel request", connId);
+            // One line per cancel, as per session: a slow or lost cancel can then be placed between
+            // the client, pwgate and the server's log. The keys themselves are never logged.
+            long start = System.nanoTime();
             services.cancelForwarder().forward(ctx.channel().eventLoop(), target.get()).addListener(f -> {
-                if (!f.isSuccess()) {
-                    log.info("{}: forwarding a cancel request failed: {}", connId, f.cause().toString());
+                long ms = (System.nanoTime() - start) / 1_000_000;
+                if (f.isSuccess()) {
+                    log.info("{}: cancel request forwarded to the backend in {} ms", connId, ms);
+                } else {
+                    log.warn("{}: forwarding a cancel request failed after {} ms: {}", connId, ms, f.cause().toString());
                 }
             });
         } else {
