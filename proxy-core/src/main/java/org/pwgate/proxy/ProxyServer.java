@@ -202,7 +202,7 @@ public final class ProxyServer implements AutoCloseable {
             ChannelGroup clients = new DefaultChannelGroup("pwgate-clients", GlobalEventExecutor.INSTANCE);
             SecureRandom random = new SecureRandom();
             StartupServices services = new StartupServices(current::get, credentials, new ClientAuthenticator(random),
-                    connector, new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout()),
+                    connector, new CancelRegistry(random), new CancelForwarder(transport, config.backend().connectTimeout(), backendTls),
                     new GateFactory(current::get, metrics), throttle(failedLogins),
                     Clock.systemUTC(), metrics, shutdown, serverTls);
             Channel listener = bind(transport, group, config, services, clients);

@@ -17,13 +17,15 @@ import java.util.function.Supplier;
  * keeping a fixed port while the PostgreSQL behind it restarts on another one. {@link #unbind()}
  * closes the listening socket and cuts every relayed connection, so that connects are refused as
  * they are while PostgreSQL is down; {@link #rebind()} brings it back on the same port.
- * Loopback only; its threads are daemons and end with their sockets.
+ * {@link #openings()} tells what each relayed connection began with, for checks that a
+ * connection was encrypted. Loopback only; its threads are daemons and end with their sockets.
  */
 public final class TcpRelay implements AutoCloseable {
     private final int port;
     private final Supplier<InetSocketAddress> target;
     private final long relayDelayMs;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final List<Integer> openings = new CopyOnWriteArrayList<>();
     private volatile ServerSocket server;
 
     /**
@@ -40,6 +42,15 @@ public final class TcpRelay implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /**
+     * The request code (the second 32-bit word) of the first packet of each relayed connection,
+     * in the order they completed it: 80877103 for an SSLRequest, 80877102 for a CancelRequest,
+     * 196608 for a protocol 3.0 StartupMessage.
+     */
+    public List<Integer> openings() {
+        return List.copyOf(openings);
     }
 
     private static ServerSocket bind(int port) throws IOException {
@@ -76,19 +87,29 @@ public final class TcpRelay implements AutoCloseable {
             Socket upstream = new Socket();
             sockets.add(upstream);
             upstream.connect(target.get(), 2000);
-            pump(client, upstream);
-            pump(upstream, client);
+            pump(client, upstream, true);
+            pump(upstream, client, false);
         } catch (IOException | InterruptedException e) {
             closeQuietly(client);
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, boolean recordOpening) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16 * 1024];
+            byte[] head = new byte[8];
+            int headBytes = recordOpening ? 0 : head.length;
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (headBytes < head.length) {
+                        int take = Math.min(n, head.length - headBytes);
+                        System.arraycopy(buf, 0, head, headBytes, take);
+                        headBytes += take;
+                        if (headBytes == head.length) {
+                            openings.add(java.nio.ByteBuffer.wrap(head, 4, 4).getInt());
+                        }
+                    }
                     out.write(buf, 0, n);
                     out.flush();
                 }

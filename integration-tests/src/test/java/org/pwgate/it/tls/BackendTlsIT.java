@@ -1,8 +1,14 @@
 package org.pwgate.it.tls;
 
 import org.pwgate.proxy.tls.TestPki;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.config.ConfigLoader;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TcpRelay;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -72,12 +79,16 @@ class BackendTlsIT {
     }
 
     static ProxyServer pwgate(String backendTls) throws Exception {
-        Path file = dir.resolve("pwgate-" + Math.abs(backendTls.hashCode()) + ".yaml");
+        return pwgate(backend.port(), backendTls);
+    }
+
+    static ProxyServer pwgate(int backendPort, String backendTls) throws Exception {
+        Path file = dir.resolve("pwgate-" + backendPort + "-" + Math.abs(backendTls.hashCode()) + ".yaml");
         Files.writeString(file, """
                 listen: { host: 127.0.0.1, port: 0 }
                 backend: { host: 127.0.0.1, port: %d, %s }
                 auth: { source: auth_file, auth_file: "%s" }
-                """.formatted(backend.port(), backendTls, dir.resolve("userlist.txt")));
+                """.formatted(backendPort, backendTls, dir.resolve("userlist.txt")));
         return ProxyServer.start(ConfigLoader.load(file));
     }
 
@@ -122,6 +133,35 @@ class BackendTlsIT {
         try (ProxyServer pwgate = pwgate("tls: disable")) {
             // The same pwgate with verify-full gets in (above): the refusal is the missing encryption.
             assertThrows(SQLException.class, () -> through(pwgate).close());
+        }
+    }
+
+    private static final int SSL_REQUEST_CODE = 80877103;
+
+    @Test
+    void aCancelRequestTravelsOverTlsToo() throws Exception {
+        // PostgreSQL takes a CancelRequest before it consults pg_hba.conf, so the hostnossl reject
+        // above would not refuse a plaintext one: the relay shows what went on the wire.
+        try (TcpRelay relay = new TcpRelay(0, () -> new InetSocketAddress("127.0.0.1", backend.port()), 0);
+             ProxyServer pwgate = pwgate(relay.port(), "tls: verify-full, tls_ca: \"" + pki.caCert() + "\"");
+             Connection c = through(pwgate);
+             Statement s = c.createStatement()) {
+            CompletableFuture<Void> canceller = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(500);
+                    s.cancel();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long t0 = System.nanoTime();
+            SQLException e = assertThrows(SQLException.class, () -> s.execute("SELECT pg_sleep(30)"));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            canceller.get(5, TimeUnit.SECONDS);
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            assertTrue(ms < 2500, "cancel took " + ms + " ms");
+            // The session's connection, then the cancel's: each opened with an SSLRequest.
+            assertEquals(List.of(SSL_REQUEST_CODE, SSL_REQUEST_CODE), relay.openings());
         }
     }
 }
