@@ -116,11 +116,16 @@ public final class PwgateHarness implements AutoCloseable {
 
     /** A superuser connection straight to the backend, bypassing pwgate: the tests' source of truth. */
     public Connection admin() throws SQLException {
+        return adminTo("postgres");
+    }
+
+    /** The same, to another database. */
+    public Connection adminTo(String database) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", ADMIN);
         p.setProperty("password", ADMIN_PASSWORD);
         return DriverManager.getConnection(
-                "jdbc:postgresql://" + backend().getHostString() + ":" + backend().getPort() + "/postgres", p);
+                "jdbc:postgresql://" + backend().getHostString() + ":" + backend().getPort() + "/" + database, p);
     }
 
     /** Runs SQL as the backend superuser, directly. */
