@@ -121,6 +121,36 @@ class ClientTlsIT {
     }
 
     @Test
+    void aCancelRequestSentOverTlsCancelsTheQuery() throws Exception {
+        // libpq 17 sends its cancel over TLS when the session used TLS, after an SSLRequest or
+        // with direct TLS. pgjdbc and the installed psql send it in plaintext, which tls.mode
+        // does not refuse (as in PostgreSQL); RelayIT covers that path.
+        SSLContext ctx = RawPgClient.trusting(pki.caCert());
+        for (boolean direct : new boolean[] {false, true}) {
+            try (RawPgClient session = RawPgClient.viaSslRequest(pwgate.port(), ctx)) {
+                session.login(PwgateHarness.APP, "postgres", PwgateHarness.APP_PASSWORD);
+                java.util.concurrent.CompletableFuture<String> error = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return session.queryError("SELECT pg_sleep(30)");
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                Thread.sleep(500);
+                long t0 = System.nanoTime();
+                try (RawPgClient canceller = direct ? RawPgClient.directTls(pwgate.port(), ctx, "postgresql")
+                        : RawPgClient.viaSslRequest(pwgate.port(), ctx)) {
+                    canceller.cancel(session.processId, session.secretKey);
+                }
+                assertEquals("57014", error.get(5, java.util.concurrent.TimeUnit.SECONDS), "direct TLS: " + direct);
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertTrue(ms < 2000, "cancel took " + ms + " ms");
+                assertEquals(null, session.queryError("SELECT 1"), "the session stays usable");
+            }
+        }
+    }
+
+    @Test
     void directTlsWithoutAlpnIsClosed() throws Exception {
         SSLContext ctx = RawPgClient.trusting(pki.caCert());
         try (RawPgClient c = RawPgClient.directTls(pwgate.port(), ctx, null)) {

@@ -32,6 +32,9 @@ final class RawPgClient implements AutoCloseable {
     private final DataInputStream in;
     private final DataOutputStream out;
     private boolean loggedIn;
+    /** The key from BackendKeyData, for {@link #cancel}. */
+    int processId;
+    int secretKey;
 
     private RawPgClient(Socket socket) throws IOException {
         this.socket = socket;
@@ -145,10 +148,55 @@ final class RawPgClient implements AutoCloseable {
                     loggedIn = true;
                     return parameters;
                 }
+                case 'K' -> {
+                    java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(msg);
+                    processId = key.getInt();
+                    secretKey = key.getInt();
+                }
                 default -> {
-                    // BackendKeyData, NoticeResponse…: not needed here
+                    // NoticeResponse…: not needed here
                 }
             }
+        }
+    }
+
+    /** Runs {@code sql} with the simple protocol up to ReadyForQuery; the SQLSTATE of its error, or null. */
+    String queryError(String sql) throws IOException {
+        byte[] text = sql.getBytes(StandardCharsets.UTF_8);
+        out.writeByte('Q');
+        out.writeInt(text.length + 5);
+        out.write(text);
+        out.write(0);
+        out.flush();
+        String sqlState = null;
+        while (true) {
+            int tag = in.read();
+            if (tag < 0) {
+                throw new EOFException("server closed the connection");
+            }
+            byte[] msg = new byte[in.readInt() - 4];
+            in.readFully(msg);
+            if (tag == 'E') {
+                for (String field : new String(msg, StandardCharsets.UTF_8).split("\0")) {
+                    if (field.startsWith("C")) {
+                        sqlState = field.substring(1);
+                    }
+                }
+            } else if (tag == 'Z') {
+                return sqlState;
+            }
+        }
+    }
+
+    /** Sends a CancelRequest on this (fresh, negotiated) connection and waits for the server to close it. */
+    void cancel(int pid, int secret) throws IOException {
+        out.writeInt(16);
+        out.writeInt(80877102);
+        out.writeInt(pid);
+        out.writeInt(secret);
+        out.flush();
+        if (in.read() != -1) {
+            throw new IOException("the server answered a CancelRequest");
         }
     }
 
