@@ -137,7 +137,11 @@ class BulkReadsTest {
         }
     }
 
-    /** One accepted connection: counts what it reads and notes the socket's SO_RCVLOWAT after each read batch. */
+    /**
+     * One accepted connection: counts what it reads and notes the socket's SO_RCVLOWAT after each
+     * read batch. The count is published at the batch's end, after its mark: a test that sees
+     * all bytes arrived also sees the mark of the batch that brought the last of them.
+     */
     @io.netty.channel.ChannelHandler.Sharable
     private static final class Receiver extends ChannelInboundHandlerAdapter {
         final AtomicLong received = new AtomicLong();
@@ -146,6 +150,7 @@ class BulkReadsTest {
         volatile boolean nonDataAtFirstRaise;
         volatile int markAfterNonData;
         private BulkReads reads;
+        private long readThisBatch;
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -157,7 +162,7 @@ class BulkReadsTest {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ByteBuf buf = (ByteBuf) msg;
             reads.data(buf.readableBytes());
-            received.addAndGet(buf.readableBytes());
+            readThisBatch += buf.readableBytes();
             buf.release();
         }
 
@@ -171,6 +176,8 @@ class BulkReadsTest {
                 reads.otherMessage();
                 markAfterNonData = ctx.channel().config().getOption(BulkReads.SO_RCVLOWAT);
             }
+            received.addAndGet(readThisBatch);
+            readThisBatch = 0;
         }
 
         void nonDataNow() throws Exception {
