@@ -116,12 +116,9 @@ final class RawPgClient implements AutoCloseable {
         out.flush();
         Map<String, String> parameters = new LinkedHashMap<>();
         while (true) {
-            int tag = in.read();
-            if (tag < 0) {
-                throw new EOFException("server closed the connection");
-            }
-            byte[] msg = new byte[in.readInt() - 4];
-            in.readFully(msg);
+            Message m = readMessage();
+            int tag = m.tag();
+            byte[] msg = m.body();
             switch (tag) {
                 case 'R' -> {
                     int code = ((msg[0] & 0xff) << 24) | ((msg[1] & 0xff) << 16) | ((msg[2] & 0xff) << 8) | (msg[3] & 0xff);
@@ -160,6 +157,18 @@ final class RawPgClient implements AutoCloseable {
         }
     }
 
+    private record Message(int tag, byte[] body) {}
+
+    private Message readMessage() throws IOException {
+        int tag = in.read();
+        if (tag < 0) {
+            throw new EOFException("server closed the connection");
+        }
+        byte[] body = new byte[in.readInt() - 4];
+        in.readFully(body);
+        return new Message(tag, body);
+    }
+
     /** Runs {@code sql} with the simple protocol up to ReadyForQuery; the SQLSTATE of its error, or null. */
     String queryError(String sql) throws IOException {
         byte[] text = sql.getBytes(StandardCharsets.UTF_8);
@@ -170,12 +179,9 @@ final class RawPgClient implements AutoCloseable {
         out.flush();
         String sqlState = null;
         while (true) {
-            int tag = in.read();
-            if (tag < 0) {
-                throw new EOFException("server closed the connection");
-            }
-            byte[] msg = new byte[in.readInt() - 4];
-            in.readFully(msg);
+            Message m = readMessage();
+            int tag = m.tag();
+            byte[] msg = m.body();
             if (tag == 'E') {
                 for (String field : new String(msg, StandardCharsets.UTF_8).split("\0")) {
                     if (field.startsWith("C")) {
