@@ -16,6 +16,11 @@ public enum Kind {
     EMBEDDED,
     /** PostgreSQL might lex this differently from us, or it cannot be lexed: treated as restricted. */
     UNLEXABLE,
+    /**
+     * Classifying the text would take more work than pwgate allows a text (see the parser's
+     * Budget): it comes with UNLEXABLE, and the gate refuses it for everyone.
+     */
+    TOO_COMPLEX,
     /** None of the above. */
     OTHER
 }

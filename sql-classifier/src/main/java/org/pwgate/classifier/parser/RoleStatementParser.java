@@ -26,11 +26,15 @@ final class RoleStatementParser {
     private final LexedText x;
     private final Verdict v;
     private final int e;
+    private final Budget budget;
+    /** The furthest token looked at: what the parse cost, charged to the budget. */
+    private int far;
 
-    private RoleStatementParser(LexedText x, Verdict v, int e) {
+    private RoleStatementParser(LexedText x, Verdict v, int e, Budget budget) {
         this.x = x;
         this.v = v;
         this.e = e;
+        this.budget = budget;
     }
 
     /** Could a role statement start at token i? (cheap pre-check for the anywhere-scan) */
@@ -43,16 +47,32 @@ final class RoleStatementParser {
      * Parses the statement in tokens [i, e) if it is one of ours, adding to {@code v}.
      * Returns true if it was a role statement (or DROP/REASSIGN OWNED).
      */
-    static boolean parse(LexedText x, int i, int e, Verdict v) {
-        return new RoleStatementParser(x, v, e).statement(i);
+    static boolean parse(LexedText x, int i, int e, Verdict v, Budget budget) {
+        RoleStatementParser p = new RoleStatementParser(x, v, e, budget);
+        p.far = i;
+        boolean ours = p.statement(i);
+        budget.scanned(p.far - i + 1L);
+        return ours;
     }
 
     private boolean kw(int i, String w) {
-        return i < e && x.kw(i, w);
+        return i < e && touch(i) && x.kw(i, w);
     }
 
     private boolean ch(int i, char c) {
-        return i < e && x.ch(i, c);
+        return i < e && touch(i) && x.ch(i, c);
+    }
+
+    private boolean touch(int i) {
+        if (i > far) {
+            far = i;
+        }
+        return true;
+    }
+
+    private <T> void add(java.util.List<T> into, T item) {
+        budget.name();
+        into.add(item);
     }
 
     private boolean statement(int i) {
@@ -102,7 +122,7 @@ final class RoleStatementParser {
         if (kw(i, "reassign") && kw(i + 1, "owned") && kw(i + 2, "by")) {
             int j = roleList(i + 3, v.targets);
             if (kw(j, "to") && x.isName(j + 1) && j + 1 < e) {
-                v.targets.add(x.roleSpec(j + 1));
+                add(v.targets, x.roleSpec(j + 1));
             }
             return true;
         }
@@ -148,7 +168,7 @@ final class RoleStatementParser {
     /** Adds the role named at j (if any) to the targets; returns the index after it. */
     private int target(int j) {
         if (j < e && x.isName(j)) {
-            v.targets.add(x.roleSpec(j));
+            add(v.targets, x.roleSpec(j));
             return j + 1;
         }
         return j;
@@ -157,7 +177,7 @@ final class RoleStatementParser {
     private void alterRole(int j) {
         RoleSpec role;
         if (kw(j, "all")) {
-            v.targets.add(new RoleSpec(RoleSpec.Special.ALL, null));
+            add(v.targets, new RoleSpec(RoleSpec.Special.ALL, null));
             role = null;
             j++;
         } else {
@@ -191,7 +211,7 @@ final class RoleStatementParser {
             boolean drop = kw(j, "drop");
             v.kinds.add(Kind.MEMBERSHIP);
             if (group != null) {
-                v.granted.add(group);
+                add(v.granted, group);
             }
             roleList(j + 2, v.members);
             if (drop) {
@@ -224,7 +244,7 @@ final class RoleStatementParser {
                 v.kinds.add(Kind.VALID_UNTIL);
                 j += 2;
                 if (j < e && x.isSconst(j)) {
-                    v.consumedLiterals.add(j);
+                    v.consumedLiterals.set(j);
                     j++;
                 }
             } else if (kw(j, "connection") && kw(j + 1, "limit")) {
@@ -235,7 +255,7 @@ final class RoleStatementParser {
                 // USER/ROLE/ADMIN role_list: the listed roles become members of this role.
                 v.kinds.add(Kind.MEMBERSHIP);
                 if (role != null) {
-                    v.granted.add(role);
+                    add(v.granted, role);
                 }
                 j = roleList(j + 1, v.members);
             } else if (kw(j, "in") && (kw(j + 1, "role") || kw(j + 1, "group"))) {
@@ -243,9 +263,11 @@ final class RoleStatementParser {
                 v.kinds.add(Kind.MEMBERSHIP);
                 int first = v.granted.size();
                 j = roleList(j + 2, v.granted);
-                v.targets.addAll(v.granted.subList(first, v.granted.size()));
+                for (RoleSpec r : v.granted.subList(first, v.granted.size())) {
+                    add(v.targets, r);
+                }
                 if (role != null) {
-                    v.members.add(role);
+                    add(v.members, role);
                 }
             } else {
                 j++;
@@ -257,8 +279,8 @@ final class RoleStatementParser {
     private int password(int j) {
         v.kinds.add(Kind.PASSWORD);
         if (j < e && x.isSconst(j)) {
-            v.consumedLiterals.add(j);
-            v.secrets.add(new Span(x.t.start(j), x.t.end(j)));
+            v.consumedLiterals.set(j);
+            add(v.secrets, new Span(x.t.start(j), x.t.end(j)));
             byte[] value = x.value(j);
             if (value != null) {
                 v.scram |= isScram(value);
@@ -302,8 +324,8 @@ final class RoleStatementParser {
 
     /** role_list: RoleSpec {',' RoleSpec}. Returns the index after the list. */
     private int roleList(int j, java.util.List<RoleSpec> into) {
-        while (j < e && x.isName(j)) {
-            into.add(x.roleSpec(j));
+        while (j < e && touch(j) && x.isName(j)) {
+            add(into, x.roleSpec(j));
             j++;
             if (ch(j, ',')) {
                 j++;
@@ -348,11 +370,11 @@ final class RoleStatementParser {
             if (boundary) {
                 if (itemStart >= 0) {
                     if (words == null) {
-                        v.granted.add(kw(itemStart, "all") ? new RoleSpec(RoleSpec.Special.ALL, null) : x.roleSpec(itemStart));
+                        add(v.granted, kw(itemStart, "all") ? new RoleSpec(RoleSpec.Special.ALL, null) : x.roleSpec(itemStart));
                     } else {
-                        v.granted.add(RoleSpec.named(words.toString()));
+                        add(v.granted, RoleSpec.named(words.toString()));
                     }
-                    v.targets.add(v.granted.get(v.granted.size() - 1));
+                    add(v.targets, v.granted.get(v.granted.size() - 1));
                 }
                 itemStart = -1;
                 words = null;

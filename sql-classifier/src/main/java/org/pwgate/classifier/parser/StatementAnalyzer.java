@@ -26,6 +26,7 @@ import org.pwgate.classifier.lexer.Tokens;
  *                        keyword-sequence backstop over the raw bytes (text other languages run)
  * deeper than 3 levels, or an embedded text that holds a restricted word sequence but
  * cannot be lexed -> UNLEXABLE (restricted)
+ * more work than the {@link Budget} allows -> the whole text is TOO_COMPLEX (and UNLEXABLE)
  * </pre>
  */
 public final class StatementAnalyzer {
@@ -35,6 +36,15 @@ public final class StatementAnalyzer {
 
     /** Classifies text[from, to) in the session's settings; spans are relative to {@code from}. */
     public static List<Statement> classify(byte[] text, int from, int to, LexSettings settings) {
+        try {
+            return classify(text, from, to, settings, new Budget());
+        } catch (Budget.Exhausted e) {
+            return List.of(new Statement(new Span(0, to - from), EnumSet.of(Kind.UNLEXABLE, Kind.TOO_COMPLEX), List.of(),
+                    List.of(), List.of(), List.of(), false, false, false));
+        }
+    }
+
+    private static List<Statement> classify(byte[] text, int from, int to, LexSettings settings, Budget budget) {
         PgEncoding enc = PgEncoding.lookup(settings.clientEncoding());
         if (enc == null) {
             return List.of(unlexable(from, to, from));
@@ -43,11 +53,11 @@ public final class StatementAnalyzer {
         if (work == null) {
             return List.of(unlexable(from, to, from));
         }
-        List<Statement> result = classifyLexable(text, work, from, to, settings, enc);
+        List<Statement> result = classifyLexable(text, work, from, to, settings, enc, budget);
         if (work != text && maskedAsciiByte(text, work, from, to)) {
             // A server with SQL_ASCII encoding does not convert: it lexes the raw bytes, trailing
             // bytes included. Unless both readings agree, the input is ambiguous.
-            List<Statement> raw = classifyLexable(text, text, from, to, settings, enc);
+            List<Statement> raw = classifyLexable(text, text, from, to, settings, enc, budget);
             if (!sameShape(result, raw)) {
                 List<Statement> marked = new ArrayList<>(result.size());
                 for (Statement s : result) {
@@ -85,12 +95,13 @@ public final class StatementAnalyzer {
     }
 
     private static List<Statement> classifyLexable(byte[] text, byte[] work, int from, int to, LexSettings settings,
-                                                   PgEncoding enc) {
+                                                   PgEncoding enc, Budget budget) {
         Lexer.Result r = Lexer.lex(work, from, to, settings.standardConformingStrings(), settings.serverMajor());
         if (!r.ok()) {
             return List.of(unlexable(from, to, from));
         }
         LexedText x = new LexedText(text, work, from, to, settings.serverMajor(), enc, r.tokens());
+        budget.lexed(x.n);
         int[] stmts = Splitter.split(x);
         List<Statement> out = new ArrayList<>(stmts.length / 3);
         for (int s = 0; s < stmts.length; s += 3) {
@@ -98,12 +109,12 @@ public final class StatementAnalyzer {
             int b = stmts[s + 1];
             int body = stmts[s + 2];
             Verdict v = new Verdict();
-            RoleStatementParser.parse(x, a, b, v);
+            RoleStatementParser.parse(x, a, b, v, budget);
             if (body >= 0) {
-                anywhere(x, body, b, v, true);
+                anywhere(x, body, b, v, true, budget);
                 v.embeddedSecret = false; // its secret spans were taken directly
             }
-            literals(x, a, b, v, 1, false);
+            literals(x, a, b, v, 1, false, budget);
             int start = x.t.start(a) - from;
             int end = (b < x.n ? x.t.start(b) : to) - from;
             out.add(toStatement(v, start, end, from));
@@ -131,13 +142,7 @@ public final class StatementAnalyzer {
     }
 
     private static List<RoleSpec> dedupe(List<RoleSpec> roles) {
-        List<RoleSpec> out = new ArrayList<>(roles.size());
-        for (RoleSpec r : roles) {
-            if (!out.contains(r)) {
-                out.add(r);
-            }
-        }
-        return out;
+        return new ArrayList<>(new java.util.LinkedHashSet<>(roles));
     }
 
     private static List<Span> dedupeSpans(List<Span> spans) {
@@ -155,19 +160,23 @@ public final class StatementAnalyzer {
 
     /**
      * The anywhere-scan over tokens [a, b): a role statement may start at any token (PL/pgSQL
-     * blocks, BEGIN ATOMIC bodies, SQL templates). Each one found is parsed up to the next ';'.
+     * blocks, BEGIN ATOMIC bodies, SQL templates). Each one found is parsed up to the next ';',
+     * which is found once for all the candidates before it.
      */
-    private static void anywhere(LexedText x, int a, int b, Verdict into, boolean sameText) {
+    private static void anywhere(LexedText x, int a, int b, Verdict into, boolean sameText, Budget budget) {
+        int e = a;
         for (int k = a; k < b; k++) {
             if (!RoleStatementParser.mayStart(x, k)) {
                 continue;
             }
-            int e = k + 1;
-            while (e < b && !x.ch(e, ';')) {
-                e++;
+            if (e <= k) {
+                e = k + 1;
+                while (e < b && !x.ch(e, ';')) {
+                    e++;
+                }
             }
             Verdict inner = new Verdict();
-            if (RoleStatementParser.parse(x, k, e, inner) && inner.restricting()) {
+            if (RoleStatementParser.parse(x, k, e, inner, budget) && inner.restricting()) {
                 if (sameText) {
                     // A body in the same bytes: its secret spans are real spans of the statement.
                     into.secrets.addAll(inner.secrets);
@@ -182,13 +191,13 @@ public final class StatementAnalyzer {
      * Every string literal in tokens [a, b) (and, in embedded text, every "quoted" run, which other
      * languages use as strings) is decoded and scanned as embedded text at {@code depth}.
      */
-    private static void literals(LexedText x, int a, int b, Verdict v, int depth, boolean quotedToo) {
+    private static void literals(LexedText x, int a, int b, Verdict v, int depth, boolean quotedToo, Budget budget) {
         for (int k = a; k < b; k++) {
             byte type = x.t.type(k);
             if (type != Tokens.SCONST && !(quotedToo && type == Tokens.QIDENT)) {
                 continue;
             }
-            if (v.consumedLiterals.contains(k)) {
+            if (v.consumedLiterals.get(k)) {
                 continue;
             }
             if (!literalMayConcernRoles(x, k)) {
@@ -198,7 +207,7 @@ public final class StatementAnalyzer {
             if (value == null) {
                 continue; // invalid escapes: the server rejects the statement
             }
-            Verdict inner = embedded(value, x.encoding, x.serverMajor, depth);
+            Verdict inner = embedded(value, x.encoding, x.serverMajor, depth, budget);
             if (inner.restricting()) {
                 v.absorbEmbedded(inner);
                 if (v.embeddedSecret) {
@@ -219,7 +228,7 @@ public final class StatementAnalyzer {
     }
 
     /** Classifies the decoded value of a body or literal. */
-    static Verdict embedded(byte[] text, PgEncoding enc, int serverMajor, int depth) {
+    static Verdict embedded(byte[] text, PgEncoding enc, int serverMajor, int depth, Budget budget) {
         Verdict v = new Verdict();
         if (!KeywordScan.mayStartRoleStatement(text, 0, text.length)) {
             return v;
@@ -228,10 +237,10 @@ public final class StatementAnalyzer {
             v.kinds.add(Kind.UNLEXABLE);
             return v;
         }
-        embeddedPass(text, enc, serverMajor, depth, true, v);
+        embeddedPass(text, enc, serverMajor, depth, true, v, budget);
         if (indexOf(text, (byte) '\\') >= 0) {
             // The text may run in a session with standard_conforming_strings off.
-            embeddedPass(text, enc, serverMajor, depth, false, v);
+            embeddedPass(text, enc, serverMajor, depth, false, v, budget);
         }
         if (!v.restricting() && KeywordScan.restrictedSequence(text, 0, text.length)) {
             // Words of a role statement where the SQL lexer saw none: comments of another
@@ -241,7 +250,8 @@ public final class StatementAnalyzer {
         return v;
     }
 
-    private static void embeddedPass(byte[] text, PgEncoding enc, int serverMajor, int depth, boolean sc, Verdict v) {
+    private static void embeddedPass(byte[] text, PgEncoding enc, int serverMajor, int depth, boolean sc, Verdict v,
+                                     Budget budget) {
         byte[] work = enc.mask(text, 0, text.length);
         if (work == null) {
             return; // arbitrary bytes; the keyword-sequence backstop decides
@@ -251,9 +261,10 @@ public final class StatementAnalyzer {
             return;
         }
         LexedText x = new LexedText(text, work, 0, text.length, serverMajor, enc, r.tokens());
+        budget.lexed(x.n);
         Verdict found = new Verdict();
-        anywhere(x, 0, x.n, found, true);
-        literals(x, 0, x.n, found, depth + 1, true);
+        anywhere(x, 0, x.n, found, true, budget);
+        literals(x, 0, x.n, found, depth + 1, true, budget);
         if (found.restricting()) {
             // Keep the inner kinds (they make the outer statement EMBEDDED) and what they name.
             v.merge(found);

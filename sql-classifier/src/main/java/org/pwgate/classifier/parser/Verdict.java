@@ -16,7 +16,7 @@ final class Verdict {
     /** Absolute byte spans of password literals. */
     final List<Span> secrets = new ArrayList<>(1);
     /** Token indices of literals already accounted for (password, VALID UNTIL values). */
-    final List<Integer> consumedLiterals = new ArrayList<>(1);
+    final java.util.BitSet consumedLiterals = new java.util.BitSet();
     boolean roleStatement;
     boolean scram;
     boolean md5;
