@@ -10,7 +10,9 @@ import org.pwgate.config.PwgateConfig;
  * Turns an {@link Analysis} into a {@link Decision} under the live config: Aurora's restricted
  * password management plus pwgate's protected roles. Pure: no state, no I/O.
  *
- * <p>Order of precedence, strictest first: a protected role named anywhere (42501, for everyone);
+ * <p>Order of precedence, strictest first: a text too complex to classify within the classifier's
+ * budget (54001, for everyone: what it names is not known); a protected role named anywhere
+ * (42501, for everyone);
  * CREATE/DROP/RENAME of the gate role or rds_superuser (42501, for everyone); revoking the gate
  * role from rds_superuser (42501, for everyone); a SCRAM verifier as password (0A000, for everyone);
  * then the restricted kinds (membership guard).
@@ -23,6 +25,7 @@ import org.pwgate.config.PwgateConfig;
 final class GatePolicy {
     static final String INSUFFICIENT_PRIVILEGE = "42501";
     static final String FEATURE_NOT_SUPPORTED = "0A000";
+    static final String STATEMENT_TOO_COMPLEX = "54001";
     static final String RDS_SUPERUSER = "rds_superuser";
 
     private GatePolicy() {}
@@ -33,6 +36,10 @@ final class GatePolicy {
 
     static String protectedRoleMessage(String role) {
         return "permission denied: role \"" + role + "\" is protected";
+    }
+
+    static String tooComplexMessage() {
+        return "statement too complex for pwgate to check for password commands: send smaller statements";
     }
 
     static String scramMessage() {
@@ -61,6 +68,9 @@ final class GatePolicy {
         Statement st = reading.statement();
         if (Analysis.isOther(st)) {
             return Decision.NONE;
+        }
+        if (st.is(Kind.TOO_COMPLEX)) {
+            return Decision.refuse(STATEMENT_TOO_COMPLEX, tooComplexMessage());
         }
         String gate = config.gateRole();
         List<String> protectedRoles = config.protectedRoles();

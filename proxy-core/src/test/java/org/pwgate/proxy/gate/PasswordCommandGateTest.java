@@ -202,6 +202,19 @@ class PasswordCommandGateTest {
     }
 
     @Test
+    void aTextTooComplexToClassifyIsRefusedToEveryoneWith54001() {
+        // Role-statement openings with no ';' between them in a literal: quadratic for the
+        // forgiving parser, so the classifier gives up and nothing it names is known.
+        d.client(d.query("SELECT length('" + "alter role x password ".repeat(20_000) + "')"));
+        String sent = d.sentToBackend().get(0);
+        assertTrue(sent.startsWith("Q DO $pwgate$BEGIN RAISE EXCEPTION USING ERRCODE = '54001', MESSAGE = '"
+                + GatePolicy.tooComplexMessage() + "'; END$pwgate$"), sent.substring(0, 200));
+        d.backend(d.error("54001", GatePolicy.tooComplexMessage()), d.ready('I'));
+        assertEquals(List.of("Error S=ERROR V=ERROR C=54001 M=" + GatePolicy.tooComplexMessage(), "ReadyForQuery I"),
+                d.sentToClient());
+    }
+
+    @Test
     void gateRoleCannotBeDroppedAndScramVerifiersAreRefused() {
         d.client(d.query("DROP ROLE rds_password"));
         assertTrue(d.sentToBackend().get(0).contains("RAISE EXCEPTION USING ERRCODE = '42501'"));
