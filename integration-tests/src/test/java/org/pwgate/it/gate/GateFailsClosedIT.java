@@ -79,6 +79,11 @@ class GateFailsClosedIT {
             assertEquals("54001", e.getSQLState(), e.getMessage());
             assertTrue(e.getMessage().contains("too complex"), e.getMessage());
             assertTrue(worst < 5_000, "another session waited " + worst + " ms for SELECT 1");
+            // The extended protocol: the guard refuses at Execute.
+            try (var ps = admin.prepareStatement(sql)) {
+                SQLException ext = assertThrows(SQLException.class, ps::execute);
+                assertEquals("54001", ext.getSQLState(), ext.getMessage());
+            }
             // Both sessions go on.
             assertTrue(big.execute("SELECT 1"));
             assertTrue(small.execute("SELECT 1"));
