@@ -1,0 +1,92 @@
+package org.pwgate.proxy.gate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.pwgate.classifier.Classifier;
+import org.pwgate.classifier.Kind;
+import org.pwgate.classifier.LexSettings;
+import org.pwgate.config.PwgateConfig;
+import org.pwgate.proxy.TestConfigs;
+
+/**
+ * Merging the analyses of a name's pending assignments (NameTable's conservative view) stays
+ * bounded however many a client pipelines, and what it folds is decided at least as strictly as
+ * each analysis it folds.
+ */
+class AnalysisTest {
+    private static final PwgateConfig CONFIG = TestConfigs.embedded(10, Duration.ofSeconds(5));
+
+    private static Analysis of(String sql, boolean createsOrDrops) {
+        return new Analysis(List.of(new Analysis.Reading(
+                Classifier.classify(sql, LexSettings.DEFAULT).statements().get(0), createsOrDrops)), null);
+    }
+
+    @Test
+    void identicalAnalysesMergeIntoOneReading() {
+        Analysis a = of("ALTER ROLE bob VALID UNTIL 'infinity'", false);
+        Analysis merged = a;
+        for (int i = 0; i < 1000; i++) {
+            merged = Analysis.merge(merged, of("ALTER ROLE bob VALID UNTIL 'infinity'", false));
+        }
+        assertEquals(1, merged.readings().size());
+    }
+
+    @Test
+    void manyDistinctAnalysesStayBoundedAndKeepEveryNameUpToTheCap() {
+        Analysis merged = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Analysis m = null;
+            for (int i = 0; i < 30_000; i++) {
+                m = Analysis.merge(m, of("ALTER ROLE u" + (i % 500) + " CONNECTION LIMIT " + i, false));
+            }
+            return m;
+        });
+        assertTrue(merged.readings().size() <= Analysis.MAX_READINGS, merged.readings().size() + " readings");
+        List<String> roles = merged.roles();
+        assertEquals(500, roles.size(), "500 distinct names, under the cap: all kept");
+        assertTrue(merged.kinds().contains(Kind.ROLE_OTHER), merged.kinds().toString());
+    }
+
+    @Test
+    void pastTheNameCapTheFoldIsTooComplexAndRefusedToEveryone() {
+        Analysis merged = null;
+        for (int i = 0; i < 5_000; i++) {
+            merged = Analysis.merge(merged, of("ALTER ROLE u" + i + " VALID UNTIL 'infinity'", false));
+        }
+        assertTrue(merged.kinds().contains(Kind.TOO_COMPLEX), merged.kinds().toString());
+        Decision d = GatePolicy.decide(merged, CONFIG, "rdsadmin");
+        assertEquals(Decision.Action.REFUSE, d.action());
+        assertEquals("54001", d.sqlState());
+    }
+
+    @Test
+    void aFoldIsAtLeastAsStrictAsEachReadingInIt() {
+        List<Analysis> parts = new ArrayList<>();
+        parts.add(of("ALTER ROLE rdsadmin CONNECTION LIMIT 1", false));         // protected: refused to everyone
+        parts.add(of("DROP ROLE rds_password", true));                         // the gate role: refused to everyone
+        parts.add(of("ALTER ROLE bob PASSWORD 'md5" + "0".repeat(32) + "'", false)); // guarded
+        for (int i = 0; i < Analysis.MAX_READINGS - 2; i++) {              // one more than MAX_READINGS in all
+            parts.add(of("ALTER ROLE filler" + i + " CONNECTION LIMIT 3", false));
+        }
+        Analysis merged = null;
+        for (Analysis p : parts) {
+            merged = Analysis.merge(merged, p);
+        }
+        assertEquals(1, merged.readings().size(), "folded");
+        Analysis.Reading folded = merged.readings().get(0);
+        assertTrue(folded.createsOrDrops());
+        assertTrue(folded.statement().is(Kind.PASSWORD));
+        Decision d = GatePolicy.decide(merged, CONFIG, "app");
+        assertEquals(Decision.Action.REFUSE, d.action(), d.toString());
+        assertEquals("42501", d.sqlState());
+        for (Analysis p : parts) {
+            Decision single = GatePolicy.decide(p, CONFIG, "app");
+            assertTrue(!single.stricterThan(d), single + " is stricter than the fold's " + d);
+        }
+    }
+}
