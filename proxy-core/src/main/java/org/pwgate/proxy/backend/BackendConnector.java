@@ -30,7 +30,6 @@ import org.pwgate.proxy.protocol.SqlState;
 import org.pwgate.proxy.protocol.StartupCodec;
 import org.pwgate.proxy.protocol.StartupRequest;
 import org.pwgate.proxy.tls.BackendTls;
-import org.pwgate.proxy.tls.TlsConfigException;
 
 /**
  * Opens a connection to the backend and logs in as a given user (used by client sessions, the
@@ -53,7 +52,7 @@ public final class BackendConnector {
 
     /** Plaintext to the backend. */
     public BackendConnector(Transport transport, SocketAddress address, Duration connectTimeout) {
-        this(transport, address, connectTimeout, plaintext());
+        this(transport, address, connectTimeout, BackendTls.disabled());
     }
 
     /** {@code address}: host and port, or a Unix-domain socket ({@link Transport#backendAddress}). */
@@ -62,14 +61,6 @@ public final class BackendConnector {
         this.address = address;
         this.connectTimeout = connectTimeout;
         this.tls = tls;
-    }
-
-    private static BackendTls plaintext() {
-        try {
-            return BackendTls.of(org.pwgate.config.PwgateConfig.BackendTlsMode.DISABLE, Optional.empty(), "", null);
-        } catch (TlsConfigException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     public SocketAddress address() {
@@ -118,7 +109,7 @@ public final class BackendConnector {
                 return;
             }
             Channel ch = connect.channel();
-            tls.negotiate(ch, port(address)).addListener(t -> {
+            tls.negotiate(ch, address).addListener(t -> {
                 if (!t.isSuccess()) {
                     promise.tryFailure(new BackendLoginException(
                             ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "pwgate could not connect to the backend server securely"),
@@ -143,11 +134,6 @@ public final class BackendConnector {
             }
         });
         return promise;
-    }
-
-    /** The TCP port, a hint for TLS session reuse; -1 for a Unix-domain socket, where PostgreSQL offers no TLS. */
-    private static int port(SocketAddress address) {
-        return address instanceof java.net.InetSocketAddress inet ? inet.getPort() : -1;
     }
 
     /** Drives {@link BackendLogin}; after ReadyForQuery it only parks frames for the session's new owner. */

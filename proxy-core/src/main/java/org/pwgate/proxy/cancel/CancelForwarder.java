@@ -9,17 +9,13 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.pwgate.config.PwgateConfig.BackendTlsMode;
 import org.pwgate.proxy.Transport;
 import org.pwgate.proxy.protocol.StartupCodec;
 import org.pwgate.proxy.protocol.StartupRequest.CancelRequest;
 import org.pwgate.proxy.tls.BackendTls;
-import org.pwgate.proxy.tls.TlsConfigException;
 
 /**
  * Sends a CancelRequest with the backend's real key, from a fresh connection, as the protocol
@@ -38,21 +34,13 @@ public final class CancelForwarder {
 
     /** Plaintext to the backend, whatever {@code backend.tls} says: for tests of the plain path. */
     public CancelForwarder(Transport transport, Duration connectTimeout) {
-        this(transport, connectTimeout, plaintext());
+        this(transport, connectTimeout, BackendTls.disabled());
     }
 
     public CancelForwarder(Transport transport, Duration connectTimeout, BackendTls tls) {
         this.transport = transport;
         this.connectTimeout = connectTimeout;
         this.tls = tls;
-    }
-
-    private static BackendTls plaintext() {
-        try {
-            return BackendTls.of(BackendTlsMode.DISABLE, Optional.empty(), "", null);
-        } catch (TlsConfigException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     public Future<Void> forward(EventLoop loop, CancelRegistry.Target target) {
@@ -74,8 +62,7 @@ public final class CancelForwarder {
                 done.tryFailure(f.cause());
                 return;
             }
-            int port = target.backend() instanceof InetSocketAddress inet ? inet.getPort() : -1;
-            tls.negotiate(f.channel(), port).addListener(t -> {
+            tls.negotiate(f.channel(), target.backend()).addListener(t -> {
                 if (!t.isSuccess()) {
                     done.tryFailure(t.cause());
                 } else if (!done.isDone()) {

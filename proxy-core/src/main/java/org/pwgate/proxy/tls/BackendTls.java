@@ -12,6 +12,8 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.List;
@@ -66,6 +68,11 @@ public final class BackendTls {
      */
     public static BackendTls forConfig(PwgateConfig.Backend backend, String host, TlsProvider provider) throws TlsConfigException {
         return of(backend.tls(), backend.tlsCaFile(), host, provider);
+    }
+
+    /** No TLS to the backend, whatever the config says: {@code backend.tls: disable}. */
+    public static BackendTls disabled() {
+        return new BackendTls(BackendTlsMode.DISABLE, null, "");
     }
 
     public static BackendTls of(BackendTlsMode mode, Optional<Path> caFile, String host, TlsProvider provider)
@@ -141,6 +148,13 @@ public final class BackendTls {
      * StartupMessage (after the TLS handshake, or at once with disable or a 'N' under prefer)
      * and fails with a {@link TlsConfigException}-style message otherwise; the caller closes.
      */
+    public Future<Channel> negotiate(Channel channel, SocketAddress peer) {
+        // The TCP port is a hint for TLS session reuse; a Unix-domain socket has none (and PostgreSQL
+        // offers no TLS there).
+        return negotiate(channel, peer instanceof InetSocketAddress inet ? inet.getPort() : -1);
+    }
+
+    /** As {@link #negotiate(Channel, SocketAddress)}, with the peer's TCP port (-1: none). */
     public Future<Channel> negotiate(Channel channel, int port) {
         Promise<Channel> promise = channel.eventLoop().newPromise();
         if (mode == BackendTlsMode.DISABLE) {
