@@ -20,8 +20,8 @@ final class Budget {
     static final class Exhausted extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        Exhausted(String why) {
-            super(why, null, false, false);
+        Exhausted() {
+            super(null, null, false, false);
         }
     }
 
@@ -37,14 +37,14 @@ final class Budget {
     void scanned(long tokens) {
         stepsLeft -= tokens;
         if (stepsLeft < 0) {
-            throw new Exhausted("more parsing than twice the tokens of the text");
+            throw new Exhausted();
         }
     }
 
     /** A role name or secret span was collected. */
     void name() {
         if (--namesLeft < 0) {
-            throw new Exhausted("more than " + MAX_NAMES + " role names or secrets");
+            throw new Exhausted();
         }
     }
 }

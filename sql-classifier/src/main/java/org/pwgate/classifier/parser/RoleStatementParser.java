@@ -1,5 +1,6 @@
 package org.pwgate.classifier.parser;
 
+import java.util.List;
 import org.pwgate.classifier.Kind;
 import org.pwgate.classifier.RoleSpec;
 import org.pwgate.classifier.Span;
@@ -30,11 +31,12 @@ final class RoleStatementParser {
     /** The furthest token looked at: what the parse cost, charged to the budget. */
     private int far;
 
-    private RoleStatementParser(LexedText x, Verdict v, int e, Budget budget) {
+    private RoleStatementParser(LexedText x, Verdict v, int start, int e, Budget budget) {
         this.x = x;
         this.v = v;
         this.e = e;
         this.budget = budget;
+        this.far = start;
     }
 
     /** Could a role statement start at token i? (cheap pre-check for the anywhere-scan) */
@@ -48,29 +50,30 @@ final class RoleStatementParser {
      * Returns true if it was a role statement (or DROP/REASSIGN OWNED).
      */
     static boolean parse(LexedText x, int i, int e, Verdict v, Budget budget) {
-        RoleStatementParser p = new RoleStatementParser(x, v, e, budget);
-        p.far = i;
+        RoleStatementParser p = new RoleStatementParser(x, v, i, e, budget);
         boolean ours = p.statement(i);
         budget.scanned(p.far - i + 1L);
         return ours;
     }
 
     private boolean kw(int i, String w) {
-        return i < e && touch(i) && x.kw(i, w);
+        return within(i) && x.kw(i, w);
     }
 
     private boolean ch(int i, char c) {
-        return i < e && touch(i) && x.ch(i, c);
+        return within(i) && x.ch(i, c);
     }
 
-    private boolean touch(int i) {
-        if (i > far) {
-            far = i;
+    /** Whether token i is in the statement; notes how far the parse has looked. */
+    private boolean within(int i) {
+        if (i >= e) {
+            return false;
         }
+        far = Math.max(far, i);
         return true;
     }
 
-    private <T> void add(java.util.List<T> into, T item) {
+    private <T> void add(List<T> into, T item) {
         budget.name();
         into.add(item);
     }
@@ -323,8 +326,8 @@ final class RoleStatementParser {
     }
 
     /** role_list: RoleSpec {',' RoleSpec}. Returns the index after the list. */
-    private int roleList(int j, java.util.List<RoleSpec> into) {
-        while (j < e && touch(j) && x.isName(j)) {
+    private int roleList(int j, List<RoleSpec> into) {
+        while (within(j) && x.isName(j)) {
             add(into, x.roleSpec(j));
             j++;
             if (ch(j, ',')) {

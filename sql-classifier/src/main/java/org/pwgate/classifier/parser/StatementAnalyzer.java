@@ -2,6 +2,7 @@ package org.pwgate.classifier.parser;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import org.pwgate.classifier.Kind;
 import org.pwgate.classifier.LexSettings;
@@ -39,8 +40,7 @@ public final class StatementAnalyzer {
         try {
             return classify(text, from, to, settings, new Budget());
         } catch (Budget.Exhausted e) {
-            return List.of(new Statement(new Span(0, to - from), EnumSet.of(Kind.UNLEXABLE, Kind.TOO_COMPLEX), List.of(),
-                    List.of(), List.of(), List.of(), false, false, false));
+            return List.of(whole(from, to, from, EnumSet.of(Kind.UNLEXABLE, Kind.TOO_COMPLEX)));
         }
     }
 
@@ -123,8 +123,13 @@ public final class StatementAnalyzer {
     }
 
     private static Statement unlexable(int from, int to, int base) {
-        return new Statement(new Span(from - base, to - base), EnumSet.of(Kind.UNLEXABLE), List.of(), List.of(),
-                List.of(), List.of(), false, false, false);
+        return whole(from, to, base, EnumSet.of(Kind.UNLEXABLE));
+    }
+
+    /** One statement over text[from, to) with only these kinds: what is said of a text as a whole. */
+    private static Statement whole(int from, int to, int base, EnumSet<Kind> kinds) {
+        return new Statement(new Span(from - base, to - base), kinds, List.of(), List.of(), List.of(), List.of(),
+                false, false, false);
     }
 
     private static Statement toStatement(Verdict v, int start, int end, int base) {
@@ -142,7 +147,7 @@ public final class StatementAnalyzer {
     }
 
     private static List<RoleSpec> dedupe(List<RoleSpec> roles) {
-        return new ArrayList<>(new java.util.LinkedHashSet<>(roles));
+        return new ArrayList<>(new LinkedHashSet<>(roles));
     }
 
     private static List<Span> dedupeSpans(List<Span> spans) {

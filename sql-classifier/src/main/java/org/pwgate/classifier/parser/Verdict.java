@@ -1,6 +1,7 @@
 package org.pwgate.classifier.parser;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.List;
 import org.pwgate.classifier.Kind;
@@ -16,7 +17,7 @@ final class Verdict {
     /** Absolute byte spans of password literals. */
     final List<Span> secrets = new ArrayList<>(1);
     /** Token indices of literals already accounted for (password, VALID UNTIL values). */
-    final java.util.BitSet consumedLiterals = new java.util.BitSet();
+    final BitSet consumedLiterals = new BitSet();
     boolean roleStatement;
     boolean scram;
     boolean md5;
