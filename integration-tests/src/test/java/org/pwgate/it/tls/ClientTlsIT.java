@@ -3,9 +3,12 @@ package org.pwgate.it.tls;
 import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,6 +19,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -129,11 +134,11 @@ class ClientTlsIT {
         for (boolean direct : new boolean[] {false, true}) {
             try (RawPgClient session = RawPgClient.viaSslRequest(pwgate.port(), ctx)) {
                 session.login(PwgateHarness.APP, "postgres", PwgateHarness.APP_PASSWORD);
-                java.util.concurrent.CompletableFuture<String> error = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                CompletableFuture<String> error = CompletableFuture.supplyAsync(() -> {
                     try {
                         return session.queryError("SELECT pg_sleep(30)");
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     }
                 });
                 Thread.sleep(500);
@@ -142,10 +147,10 @@ class ClientTlsIT {
                         : RawPgClient.viaSslRequest(pwgate.port(), ctx)) {
                     canceller.cancel(session.processId, session.secretKey);
                 }
-                assertEquals("57014", error.get(5, java.util.concurrent.TimeUnit.SECONDS), "direct TLS: " + direct);
+                assertEquals("57014", error.get(5, TimeUnit.SECONDS), "direct TLS: " + direct);
                 long ms = (System.nanoTime() - t0) / 1_000_000;
                 assertTrue(ms < 2000, "cancel took " + ms + " ms");
-                assertEquals(null, session.queryError("SELECT 1"), "the session stays usable");
+                assertNull(session.queryError("SELECT 1"), "the session stays usable");
             }
         }
     }

@@ -7,6 +7,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,7 +147,7 @@ final class RawPgClient implements AutoCloseable {
                     return parameters;
                 }
                 case 'K' -> {
-                    java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(msg);
+                    ByteBuffer key = ByteBuffer.wrap(msg);
                     processId = key.getInt();
                     secretKey = key.getInt();
                 }
@@ -180,15 +181,13 @@ final class RawPgClient implements AutoCloseable {
         String sqlState = null;
         while (true) {
             Message m = readMessage();
-            int tag = m.tag();
-            byte[] msg = m.body();
-            if (tag == 'E') {
-                for (String field : new String(msg, StandardCharsets.UTF_8).split("\0")) {
+            if (m.tag() == 'E') {
+                for (String field : new String(m.body(), StandardCharsets.UTF_8).split("\0")) {
                     if (field.startsWith("C")) {
                         sqlState = field.substring(1);
                     }
                 }
-            } else if (tag == 'Z') {
+            } else if (m.tag() == 'Z') {
                 return sqlState;
             }
         }
