@@ -1,6 +1,11 @@
 package org.pwgate.proxy.gate;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Clock;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.proxy.metrics.PwgateMetrics;
@@ -14,6 +19,12 @@ import org.pwgate.proxy.session.SessionState;
 public final class GateFactory {
     private final Supplier<PwgateConfig> config;
     private final AuditLog audit;
+    /**
+     * Analyses long texts off the event loops: one thread per two cores, as many as event loops
+     * by default, idle threads let go after a minute. Its queue is bounded by the sessions: each
+     * has at most one text in analysis, and reads nothing more from its client meanwhile.
+     */
+    private final Executor analysis;
 
     /** With meters of its own (for tests that do not look at them). */
     public GateFactory(Supplier<PwgateConfig> config) {
@@ -23,6 +34,18 @@ public final class GateFactory {
     public GateFactory(Supplier<PwgateConfig> config, PwgateMetrics metrics) {
         this.config = config;
         this.audit = new AuditLog(Clock.systemUTC(), metrics);
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), new DefaultThreadFactory("pwgate-analysis", true));
+        pool.allowCoreThreadTimeOut(true);
+        this.analysis = task -> pool.execute(() -> {
+            long start = System.nanoTime();
+            try {
+                task.run();
+            } finally {
+                metrics.analysedAhead(System.nanoTime() - start);
+            }
+        });
     }
 
     /**
@@ -31,6 +54,6 @@ public final class GateFactory {
      * reload turning the restriction on applies safely to the statements that start afterwards.
      */
     public SessionGate forSession(SessionState session) {
-        return new PasswordCommandGate(config, session, StatementClassifier.POSTGRES, audit);
+        return new PasswordCommandGate(config, session, StatementClassifier.POSTGRES, audit, analysis);
     }
 }

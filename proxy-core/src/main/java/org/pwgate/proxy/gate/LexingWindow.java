@@ -61,9 +61,18 @@ final class LexingWindow {
      * query is full of (e, n, s, u) cost one extra compare, not a string match.
      */
     void noteText(byte[] t, int off, int len) {
-        if (encodingMayChange) {
-            return;
+        if (!encodingMayChange && mentionsEncoding(t, off, len)) {
+            encodingMayChange = true;
         }
+    }
+
+    /** What {@link #noteText} would note, found ahead (off the event loop, on the same text). */
+    void noteMention(boolean mentionsEncoding) {
+        encodingMayChange |= mentionsEncoding;
+    }
+
+    /** Whether the text has a word that can change client_encoding (see {@link #noteText}); no state. */
+    static boolean mentionsEncoding(byte[] t, int off, int len) {
         int last = off + len - 1; // every word is at least two bytes: its second byte is at most here
         for (int i = off; i < last; i++) {
             int second = t[i + 1] | 0x20;
@@ -75,10 +84,10 @@ final class LexingWindow {
                 default -> false;
             };
             if (found) {
-                encodingMayChange = true;
-                return;
+                return true;
             }
         }
+        return false;
     }
 
     private static byte[] ascii(String word) {
@@ -101,22 +110,38 @@ final class LexingWindow {
     }
 
     List<LexSettings> candidates(SessionState session, boolean pipelineIdle) {
+        return snapshot(session, pipelineIdle).candidates(false);
+    }
+
+    /**
+     * What {@link #candidates} needs, copied, for a text analysed off the event loop: the set is
+     * the one {@code candidates} gives once the text has been noted, if nothing changes meanwhile.
+     */
+    Snapshot snapshot(SessionState session, boolean pipelineIdle) {
         noteReported(session);
-        Set<String> encodings = new LinkedHashSet<>();
-        encodings.add(session.clientEncoding());
-        if (!pipelineIdle) {
-            encodings.addAll(seenEncodings);
-            if (encodingMayChange) {
-                encodings.add("UTF8");
-                encodings.addAll(CLIENT_ONLY_ENCODINGS);
+        return new Snapshot(session.clientEncoding(), pipelineIdle, List.copyOf(seenEncodings), encodingMayChange,
+                session.standardConformingStrings(), session.serverMajor());
+    }
+
+    record Snapshot(String reported, boolean pipelineIdle, List<String> seen, boolean encodingMayChange,
+                    boolean confirmedScs, int serverMajor) {
+        /** The settings to lex under, {@code mentionsEncoding} saying whether the text itself may change the encoding. */
+        List<LexSettings> candidates(boolean mentionsEncoding) {
+            Set<String> encodings = new LinkedHashSet<>();
+            encodings.add(reported);
+            if (!pipelineIdle) {
+                encodings.addAll(seen);
+                if (encodingMayChange || mentionsEncoding) {
+                    encodings.add("UTF8");
+                    encodings.addAll(CLIENT_ONLY_ENCODINGS);
+                }
             }
+            List<LexSettings> out = new ArrayList<>(encodings.size() * 2);
+            for (String enc : encodings) {
+                out.add(new LexSettings(confirmedScs, enc, serverMajor));
+                out.add(new LexSettings(!confirmedScs, enc, serverMajor));
+            }
+            return out;
         }
-        List<LexSettings> out = new ArrayList<>(encodings.size() * 2);
-        boolean confirmedScs = session.standardConformingStrings();
-        for (String enc : encodings) {
-            out.add(new LexSettings(confirmedScs, enc, session.serverMajor()));
-            out.add(new LexSettings(!confirmedScs, enc, session.serverMajor()));
-        }
-        return out;
     }
 }

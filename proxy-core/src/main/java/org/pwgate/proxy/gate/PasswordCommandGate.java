@@ -4,8 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.pwgate.classifier.Classification;
@@ -51,6 +56,8 @@ final class PasswordCommandGate implements SessionGate {
     private static final Logger log = LoggerFactory.getLogger(PasswordCommandGate.class);
     /** Query texts up to this size are copied into a per-session buffer that is kept. */
     private static final int SCRATCH_KEEP = 16 * 1024;
+    /** Texts at least this long are analysed off the event loop first ({@link #prepare}). */
+    static final int AHEAD_TEXT = 256 * 1024;
 
     private enum State { READY, COPY_IN, SKIPPING, UNTRACKED, BACKEND_GONE, CLOSED }
 
@@ -58,6 +65,8 @@ final class PasswordCommandGate implements SessionGate {
     private final SessionState session;
     private final StatementClassifier classifier;
     private final AuditLog audit;
+    /** Where long texts are analysed ahead, off the event loop. */
+    private final Executor analysis;
     private final ResponseQueue queue = new ResponseQueue();
     private final NameTable statements = new NameTable();
     private final NameTable portals = new NameTable();
@@ -67,13 +76,22 @@ final class PasswordCommandGate implements SessionGate {
     private long syncEpoch;
     private boolean terminateSent;
     private byte[] scratch;
+    /** The analysis done ahead for the frame the relay hands over next ({@link #prepare}); null when none. */
+    private Ahead ahead;
 
+    /** Long texts analysed on the calling thread: for tests of the protocol mechanics. */
     PasswordCommandGate(Supplier<PwgateConfig> config, SessionState session, StatementClassifier classifier,
                         AuditLog audit) {
+        this(config, session, classifier, audit, Runnable::run);
+    }
+
+    PasswordCommandGate(Supplier<PwgateConfig> config, SessionState session, StatementClassifier classifier,
+                        AuditLog audit, Executor analysis) {
         this.config = config;
         this.session = session;
         this.classifier = classifier;
         this.audit = audit;
+        this.analysis = analysis;
         lexing.noteReported(session);
     }
 
@@ -95,6 +113,14 @@ final class PasswordCommandGate implements SessionGate {
 
     @Override
     public void onClientFrame(Frame f, Consumer<Frame> toBackend) {
+        try {
+            onClientFrameInState(f, toBackend);
+        } finally {
+            ahead = null; // it was for this frame, or it is stale
+        }
+    }
+
+    private void onClientFrameInState(Frame f, Consumer<Frame> toBackend) {
         switch (state) {
             case READY -> ready(f, toBackend);
             case COPY_IN -> copyIn(f, toBackend);
@@ -187,11 +213,23 @@ final class PasswordCommandGate implements SessionGate {
         if (restrictionOn()) {
             ByteBuf body = f.body();
             int len = Math.max(0, body.readableBytes() - 1); // without the terminating NUL
-            byte[] text = text(body, body.readerIndex(), len);
-            int off = textOffset(body, body.readerIndex());
-            lexing.noteText(text, off, len);
-            if (len > 0 && mayConcernRoles(text, off, len)) {
-                Rewrite rewrite = planQuery(text, off, len, body.alloc());
+            Ahead a = aheadFor(f);
+            byte[] text;
+            int off;
+            boolean concern;
+            if (a != null) {
+                text = a.text;
+                off = 0;
+                lexing.noteMention(a.mentionsEncoding);
+                concern = a.mayConcern;
+            } else {
+                text = text(body, body.readerIndex(), len);
+                off = textOffset(body, body.readerIndex());
+                lexing.noteText(text, off, len);
+                concern = len > 0 && mayConcernRoles(text, off, len);
+            }
+            if (concern) {
+                Rewrite rewrite = planQuery(text, off, len, body.alloc(), a);
                 if (rewrite != null) {
                     plan = rewrite.plan();
                     send = new Frame((byte) 'Q', rewrite.body());
@@ -216,12 +254,18 @@ final class PasswordCommandGate implements SessionGate {
         int qEnd = GateWire.nul(b, qStart);
         int len = (qEnd < 0 ? b.writerIndex() : qEnd) - qStart;
         Analysis analysis = null;
-        if (len > 0) {
+        Ahead a = aheadFor(f);
+        if (a != null) {
+            lexing.noteMention(a.mentionsEncoding);
+            if (a.mayConcern) {
+                analysis = analyzePrepared(a.text, 0, len, a);
+            }
+        } else if (len > 0) {
             byte[] text = text(b, qStart, len);
             int off = textOffset(b, qStart);
             lexing.noteText(text, off, len);
             if (mayConcernRoles(text, off, len)) {
-                analysis = analyzePrepared(text, off, len);
+                analysis = analyzePrepared(text, off, len, null);
             }
         }
         queue.push(ResponseQueue.PARSE, assign(statements, b, r, analysis));
@@ -607,6 +651,101 @@ final class PasswordCommandGate implements SessionGate {
         scratch = null;
     }
 
+    // ---------------------------------------------------------------- analysis ahead, off the loop
+
+    /**
+     * A Query (restriction on) or Parse whose text is {@value #AHEAD_TEXT} bytes or more is
+     * classified on the analysis executor first: at 5–10 ms a megabyte, and more for text built to
+     * be slow, its analysis would hold up every session on the event loop. What the worker computes
+     * depends only on the text and on a copy of the lexing window taken now; back on the loop,
+     * {@link #onClientFrame} uses it for every setting it was computed under, and classifies
+     * there only under a setting that joined the window meanwhile (a ParameterStatus that came in
+     * between: rare). The relay holds the client's later frames back until then.
+     */
+    @Override
+    public CompletableFuture<Void> prepare(Frame f) {
+        if (state != State.READY) {
+            return null;
+        }
+        ByteBuf b = f.body();
+        int from;
+        int len;
+        if (f.tag() == 'Q' && restrictionOn()) {
+            from = b.readerIndex();
+            len = Math.max(0, b.readableBytes() - 1);
+        } else if (f.tag() == 'P') {
+            from = GateWire.afterName(b, b.readerIndex());
+            int end = GateWire.nul(b, from);
+            len = (end < 0 ? b.writerIndex() : end) - from;
+        } else {
+            return null;
+        }
+        if (len < AHEAD_TEXT) {
+            return null;
+        }
+        Ahead a = new Ahead(f, from, len, lexing.snapshot(session, queue.isEmpty()));
+        try {
+            CompletableFuture<Void> done = CompletableFuture.runAsync(a, analysis);
+            ahead = a;
+            return done;
+        } catch (RejectedExecutionException e) {
+            return null; // shutting down: analysed on the loop, as before
+        }
+    }
+
+    /** The analysis done ahead for {@code f}, if it is for {@code f} and finished. */
+    private Ahead aheadFor(Frame f) {
+        Ahead a = ahead;
+        return a != null && a.frame == f && a.done ? a : null;
+    }
+
+    /**
+     * One text's analysis, run once on a worker. Its fields are written there and read on the loop
+     * after the relay has been told it is done (through the loop's task queue: a happens-before
+     * edge). It only reads the frame, which the relay keeps unreleased meanwhile.
+     */
+    private final class Ahead implements Runnable {
+        final Frame frame;
+        private final int from;
+        private final int len;
+        private final LexingWindow.Snapshot window;
+        byte[] text;
+        boolean mentionsEncoding;
+        boolean mayConcern;
+        Map<LexSettings, Classification> results = Map.of();
+        /** False if the worker could not finish (no memory for the copy): the loop then does it all. */
+        boolean done;
+
+        Ahead(Frame frame, int from, int len, LexingWindow.Snapshot window) {
+            this.frame = frame;
+            this.from = from;
+            this.len = len;
+            this.window = window;
+        }
+
+        @Override
+        public void run() {
+            try {
+                byte[] t = new byte[len];
+                frame.body().getBytes(from, t, 0, len);
+                mentionsEncoding = LexingWindow.mentionsEncoding(t, 0, len);
+                mayConcern = mayConcernRoles(t, 0, len);
+                if (mayConcern) {
+                    Map<LexSettings, Classification> m = new HashMap<>();
+                    for (LexSettings s : window.candidates(mentionsEncoding)) {
+                        m.put(s, classify(t, 0, len, s));
+                    }
+                    results = m;
+                }
+                text = t;
+                done = true;
+            } catch (OutOfMemoryError e) {
+                log.warn("session {}: no memory to analyse a text of {} bytes ahead; analysing it on the event loop",
+                        session.sessionId(), len);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- classification
 
     /** The bytes of {@code body[index, index+len)} as an array: the buffer's own, or a copy in scratch. */
@@ -659,18 +798,20 @@ final class PasswordCommandGate implements SessionGate {
         }
     }
 
-    private List<Classification> classifyAll(byte[] text, int off, int len, List<LexSettings> settings) {
+    /** Under each setting, as classified ahead when it was (the setting may have joined since). */
+    private List<Classification> classifyAll(byte[] text, int off, int len, List<LexSettings> settings, Ahead prepared) {
         List<Classification> out = new ArrayList<>(settings.size());
         for (LexSettings s : settings) {
-            out.add(classify(text, off, len, s));
+            Classification c = prepared == null ? null : prepared.results.get(s);
+            out.add(c != null ? c : classify(text, off, len, s));
         }
         return out;
     }
 
     /** A prepared statement's analysis: every statement under every reading (its spans do not matter). */
-    private Analysis analyzePrepared(byte[] text, int off, int len) {
+    private Analysis analyzePrepared(byte[] text, int off, int len, Ahead prepared) {
         List<LexSettings> settings = lexing.candidates(session, queue.isEmpty());
-        List<Classification> cs = classifyAll(text, off, len, settings);
+        List<Classification> cs = classifyAll(text, off, len, settings, prepared);
         List<Analysis.Reading> readings = new ArrayList<>();
         for (Classification c : cs) {
             for (Statement st : c.statements()) {
@@ -709,9 +850,9 @@ final class PasswordCommandGate implements SessionGate {
     /** The rewritten Query body and how its answer lines up. */
     private record Rewrite(ByteBuf body, QueryPlan plan) {}
 
-    private Rewrite planQuery(byte[] text, int off, int len, ByteBufAllocator alloc) {
+    private Rewrite planQuery(byte[] text, int off, int len, ByteBufAllocator alloc, Ahead prepared) {
         List<LexSettings> settings = lexing.candidates(session, queue.isEmpty());
-        List<Classification> cs = classifyAll(text, off, len, settings);
+        List<Classification> cs = classifyAll(text, off, len, settings, prepared);
         PwgateConfig cfg = config.get();
         String user = session.sessionAuthorization();
         List<Integer> at = new ArrayList<>();

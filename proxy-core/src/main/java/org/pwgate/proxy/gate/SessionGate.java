@@ -1,5 +1,6 @@
 package org.pwgate.proxy.gate;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.pwgate.proxy.protocol.Frame;
 
@@ -19,6 +20,18 @@ import org.pwgate.proxy.protocol.Frame;
 public interface SessionGate {
 
     void onClientFrame(Frame frame, Consumer<Frame> toBackend);
+
+    /**
+     * Starts, off the event loop, the part of handling the client's {@code frame} that could hold
+     * the loop up (the analysis of a long text), and returns when it will be done; null, the
+     * default, when there is none. The relay calls it before {@link #onClientFrame} for frames in
+     * order; when it gets a future, it hands {@code frame} to onClientFrame once that completes
+     * (normally or not), and nothing from the client before: it holds the later frames back and
+     * stops reading the client meanwhile. The frame stays the relay's, unreleased, until then.
+     */
+    default CompletableFuture<Void> prepare(Frame frame) {
+        return null;
+    }
 
     void onBackendFrame(Frame frame, Consumer<Frame> toClient);
 

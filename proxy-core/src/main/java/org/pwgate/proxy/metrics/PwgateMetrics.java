@@ -41,6 +41,7 @@ import org.pwgate.classifier.Kind;
  *   pwgate_guard_injections_total                     guards the gate put in front of a statement
  *   pwgate_client_bytes_total{direction}              in: read from clients; out: written to clients
  *   pwgate_query_round_trip_seconds                   Query/Sync to ReadyForQuery, as the client sees it
+ *   pwgate_gate_analysis_ahead_seconds                long texts the gate analysed off the event loop
  *   pwgate_config_reloads_total{outcome}              applied|unchanged|invalid|error
  * </pre>
  * plus the JVM's memory, GC, threads, CPU and uptime. The authentication reason is a metrics tag
@@ -96,6 +97,7 @@ public final class PwgateMetrics implements AutoCloseable {
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
     private final Timer roundTrip;
+    private final Timer analysisAhead;
     private final Map<Reload, Counter> reloads = new EnumMap<>(Reload.class);
 
     /** A fresh registry with pwgate's meters and the JVM's. */
@@ -144,6 +146,9 @@ public final class PwgateMetrics implements AutoCloseable {
         roundTrip = Timer.builder("pwgate.query.round.trip")
                 .description("From a client's Query or Sync to the ReadyForQuery that answers it")
                 .serviceLevelObjectives(ROUND_TRIP_BUCKETS)
+                .register(registry);
+        analysisAhead = Timer.builder("pwgate.gate.analysis.ahead")
+                .description("Analyses of long query texts done off the event loop, and how long each took")
                 .register(registry);
 
         for (Reload r : Reload.values()) {
@@ -249,6 +254,11 @@ public final class PwgateMetrics implements AutoCloseable {
     /** One Query/Sync round trip, from the client's message to the ReadyForQuery answering it. */
     public void recordRoundTrip(long nanos) {
         roundTrip.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The gate analysed a long text off the event loop, in {@code nanos}. */
+    public void analysedAhead(long nanos) {
+        analysisAhead.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void reloaded(Reload outcome) {

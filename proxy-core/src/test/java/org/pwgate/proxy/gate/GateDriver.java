@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -35,12 +36,23 @@ final class GateDriver implements AutoCloseable {
     private final List<Frame> toClient = new ArrayList<>();
     /** Every frame the gate handed on, to compare identity and check release. */
     final List<Frame> forwarded = new ArrayList<>();
+    /** Analyses the gate started ahead ({@link SessionGate#prepare}), run when the test says. */
+    final ArrayDeque<Runnable> analysisQueue = new ArrayDeque<>();
 
     GateDriver(boolean restrict) {
         restrict(restrict);
         gate = new PasswordCommandGate(config::get, session, classifier,
                 new AuditLog(Clock.fixed(Instant.parse("2025-01-02T03:04:05Z"), ZoneOffset.UTC),
-                        new org.pwgate.proxy.metrics.PwgateMetrics()));
+                        new org.pwgate.proxy.metrics.PwgateMetrics()), analysisQueue::add);
+    }
+
+    /** Runs the analyses started ahead, as the worker would; returns how many there were. */
+    int runAnalyses() {
+        int n = 0;
+        for (Runnable r; (r = analysisQueue.poll()) != null; n++) {
+            r.run();
+        }
+        return n;
     }
 
     void restrict(boolean on) {

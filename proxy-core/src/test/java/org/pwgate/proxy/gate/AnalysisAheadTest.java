@@ -1,0 +1,167 @@
+package org.pwgate.proxy.gate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.pwgate.classifier.LexSettings;
+import org.pwgate.proxy.protocol.Frame;
+
+/**
+ * Long texts analysed ahead, off the event loop ({@link SessionGate#prepare}): the gate then
+ * decides on the loop exactly as it would have, without classifying the text there again.
+ */
+class AnalysisAheadTest {
+    static final String GUARD = PasswordCommandGateTest.GUARD;
+    private final GateDriver d = new GateDriver(true);
+
+    @AfterEach
+    void tearDown() {
+        d.close();
+    }
+
+    /** A statement as long as the threshold: the texts below carry it behind what they test. */
+    private static String longSelect() {
+        return "SELECT '" + "x".repeat(PasswordCommandGate.AHEAD_TEXT) + "'";
+    }
+
+    @Test
+    void aLongQueryIsClassifiedAheadOnceAndGuardedAsOnTheLoop() {
+        String sql = longSelect() + "; ALTER ROLE bob PASSWORD 'pw'";
+        Frame q = d.query(sql);
+        CompletableFuture<Void> work = d.gate.prepare(q);
+        assertNotNull(work, "a text this long is analysed ahead");
+        assertEquals(0, d.classifier.classifications, "nothing is classified until the worker runs");
+        assertEquals(1, d.runAnalyses());
+        assertTrue(work.isDone());
+        assertEquals(2, d.classifier.classifications, "both standard_conforming_strings readings, on the worker");
+
+        d.client(q);
+        assertEquals(2, d.classifier.classifications, "not classified again on the loop");
+        assertEquals(List.of("Q " + longSelect() + "; " + GUARD + "; ALTER ROLE bob PASSWORD 'pw'"), d.sentToBackend());
+        d.backend(d.rowDescription(), d.dataRow("x"), d.commandComplete("SELECT 1"), d.commandComplete("DO"),
+                d.commandComplete("ALTER ROLE"), d.ready('I'));
+        assertEquals(List.of("RowDescription", "DataRow", "CommandComplete SELECT 1", "CommandComplete ALTER ROLE",
+                "ReadyForQuery I"), d.sentToClient());
+    }
+
+    @Test
+    void aLongHarmlessQueryPassesUnchangedAndIsNotLexed() {
+        Frame q = d.query(longSelect());
+        assertNotNull(d.gate.prepare(q));
+        d.runAnalyses();
+        d.client(q);
+        List<Frame> out = d.rawToBackend();
+        assertEquals(List.of(q), out, "the frame itself goes on");
+        out.forEach(Frame::release);
+        assertEquals(0, d.classifier.classifications, "the fast path, run ahead, kept it from the lexer");
+    }
+
+    @Test
+    void shortTextsOtherMessagesAndQueriesWhileOffAreNotPrepared() {
+        Frame shortQuery = d.query("ALTER ROLE bob PASSWORD 'pw'");
+        Frame sync = d.sync();
+        assertNull(d.gate.prepare(shortQuery));
+        assertNull(d.gate.prepare(sync));
+        d.client(shortQuery, sync);
+        d.sentToBackend();
+
+        d.restrict(false);
+        Frame offQuery = d.query(longSelect() + "; ALTER ROLE bob PASSWORD 'pw'");
+        assertNull(d.gate.prepare(offQuery), "simple queries are not analysed while the restriction is off");
+        d.client(offQuery);
+        d.sentToBackend();
+        assertTrue(d.analysisQueue.isEmpty());
+    }
+
+    @Test
+    void aLongParseIsAnalysedAheadEvenWhileOffAndGuardedOnceTurnedOn() {
+        d.restrict(false);
+        String sql = "ALTER ROLE bob PASSWORD 'pw' /* " + "x".repeat(PasswordCommandGate.AHEAD_TEXT) + " */";
+        Frame parse = d.parse("s1", sql);
+        assertNotNull(d.gate.prepare(parse), "prepared statements are analysed whatever the setting: it may be turned on");
+        d.runAnalyses();
+        int ahead = d.classifier.classifications;
+        assertEquals(2, ahead);
+        d.client(parse);
+        assertEquals(ahead, d.classifier.classifications);
+        d.restrict(true);
+        d.client(d.bind("", "s1"), d.execute(""), d.sync());
+        List<String> expected = new ArrayList<>(List.of("P s1 " + sql, "B '' s1", "C P pwgate_guard", "C S pwgate_guard",
+                "P pwgate_guard " + GUARD, "B pwgate_guard pwgate_guard", "E pwgate_guard", "E ''", "S"));
+        assertEquals(expected, d.sentToBackend());
+    }
+
+    @Test
+    void aSettingThatJoinsWhileTheWorkerRunsIsClassifiedOnTheLoop() {
+        // A function may change client_encoding where the gate cannot see it; the backend then
+        // reports it, here while the long text behind it is being analysed.
+        d.client(d.query("SELECT f()"));
+        d.sentToBackend();
+        Frame q = d.query("ALTER ROLE bob PASSWORD 'pw'; " + longSelect());
+        assertNotNull(d.gate.prepare(q));
+        d.runAnalyses();
+        assertEquals(List.of("UTF8", "UTF8"), encodings(d.classifier.seen), "the window as it was: UTF8 only");
+
+        d.session.onParameterStatus("client_encoding", "LATIN1");
+        d.backend(d.parameterStatus("client_encoding", "LATIN1"));
+        d.client(q);
+        assertEquals(List.of("UTF8", "UTF8", "LATIN1", "LATIN1"), encodings(d.classifier.seen),
+                "the encoding reported meanwhile is classified on the loop, the others not again");
+        assertEquals(List.of("Q " + GUARD + "; ALTER ROLE bob PASSWORD 'pw'; " + longSelect()), d.sentToBackend());
+        d.sentToClient();
+    }
+
+    @Test
+    void onARealWorkerTheAnalysisRunsOffTheCallingThread() throws Exception {
+        ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "analysis-worker"));
+        List<String> threads = new ArrayList<>();
+        StatementClassifier recording = new StatementClassifier() {
+            @Override
+            public boolean mayConcernRoles(byte[] text, int offset, int length) {
+                threads.add(Thread.currentThread().getName());
+                return StatementClassifier.POSTGRES.mayConcernRoles(text, offset, length);
+            }
+
+            @Override
+            public org.pwgate.classifier.Classification classify(byte[] text, int offset, int length, LexSettings s) {
+                threads.add(Thread.currentThread().getName());
+                return StatementClassifier.POSTGRES.classify(text, offset, length, s);
+            }
+
+            @Override
+            public String redact(byte[] text, int offset, int length, LexSettings s) {
+                return StatementClassifier.POSTGRES.redact(text, offset, length, s);
+            }
+        };
+        try {
+            PasswordCommandGate gate = new PasswordCommandGate(d.config::get, d.session, recording,
+                    new AuditLog(java.time.Clock.systemUTC(), new org.pwgate.proxy.metrics.PwgateMetrics()), worker);
+            Frame q = d.query("ALTER ROLE bob PASSWORD 'pw'; " + longSelect());
+            gate.prepare(q).get(30, TimeUnit.SECONDS);
+            List<Frame> sent = new ArrayList<>();
+            gate.onClientFrame(q, sent::add);
+            assertEquals(List.of("analysis-worker", "analysis-worker", "analysis-worker"), threads,
+                    "the fast path and both readings ran on the worker, nothing on the caller");
+            assertEquals(List.of("Q " + GUARD + "; ALTER ROLE bob PASSWORD 'pw'; " + longSelect()),
+                    sent.stream().map(Describe::frontend).toList());
+            sent.forEach(Frame::release);
+            gate.close();
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
+    private static List<String> encodings(List<LexSettings> seen) {
+        return seen.stream().map(LexSettings::clientEncoding).toList();
+    }
+}
