@@ -8,7 +8,9 @@ import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.BackendSession;
@@ -55,6 +57,11 @@ import org.slf4j.LoggerFactory;
  * that pipelines without reading its answers could otherwise make pwgate hold millions of them
  * (a few megabytes of 5-byte Syncs fit in the socket buffers between pwgate and the backend).
  *
+ * A client frame whose handling the gate does ahead off the loop ({@link SessionGate#prepare}, the
+ * analysis of a long text) waits for it, and so does every client frame behind it: the relay
+ * holds them in order and stops reading the client until the work is done. Meanwhile the backend
+ * side goes on, so other sessions on the loop and this session's earlier answers are not held up.
+ *
  * End: Terminate or a client disconnect closes the backend; a backend disconnect gives the client
  * the backend's own fatal error if it sent one, else FATAL 08006, and closes it.
  */
@@ -94,6 +101,10 @@ public final class SessionRelay {
     private boolean ended;
     /** The client is not read because the backend owes {@link #OWED_HIGH} answers or more. */
     private boolean heldForAnswers;
+    /** The client frame whose handling the gate is preparing off the loop; null when none. */
+    private Frame preparing;
+    /** Client frames that arrived behind {@link #preparing}, in order. */
+    private final ArrayDeque<Frame> heldBehind = new ArrayDeque<>();
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -198,7 +209,8 @@ public final class SessionRelay {
 
         @Override
         public boolean takesDataRuns() {
-            return !ended && gate.passesDataUnseen();
+            // A run from the client would overtake the frames held behind one being prepared.
+            return !ended && gate.passesDataUnseen() && !(fromClient && preparing != null);
         }
 
         @Override
@@ -218,6 +230,64 @@ public final class SessionRelay {
             frame.release();
             return;
         }
+        if (preparing != null) {
+            heldBehind.add(frame);
+            return;
+        }
+        if (!startPreparing(frame)) {
+            relayClientFrame(frame);
+        }
+    }
+
+    /** True if the gate prepares {@code frame} off the loop: it is relayed once that is done. */
+    private boolean startPreparing(Frame frame) {
+        CompletableFuture<Void> work = gate.prepare(frame);
+        if (work == null) {
+            return false;
+        }
+        preparing = frame;
+        client.config().setAutoRead(false); // takes effect after this read: its frames are held
+        work.whenComplete((v, e) -> client.eventLoop().execute(this::prepared));
+        return true;
+    }
+
+    /** On the loop: the frame being prepared, then those held behind it, go on (until another is prepared). */
+    private void prepared() {
+        Frame frame = preparing;
+        preparing = null;
+        if (ended) {
+            frame.release();
+            releaseHeld();
+            return;
+        }
+        relayClientFrame(frame);
+        while (preparing == null && !heldBehind.isEmpty()) {
+            Frame next = heldBehind.poll();
+            if (ended) {
+                next.release();
+            } else if (!startPreparing(next)) {
+                relayClientFrame(next);
+            }
+        }
+        flushToBackend();
+        readClientIfFree();
+    }
+
+    private void releaseHeld() {
+        Frame f;
+        while ((f = heldBehind.poll()) != null) {
+            f.release();
+        }
+    }
+
+    /** Reads the client again unless something still holds it: backpressure, owed answers, a frame in preparation. */
+    private void readClientIfFree() {
+        if (!ended && preparing == null && !heldForAnswers && backend.isWritable()) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    private void relayClientFrame(Frame frame) {
         boolean terminate = frame.tag() == Tag.TERMINATE;
         bytesIn += frame.wireLength();
         if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
@@ -341,6 +411,8 @@ public final class SessionRelay {
         // Written to a closed channel, what is joined is released once the write has failed.
         toClientWire.emit();
         toBackendWire.emit();
+        // A frame still in preparation is released once the worker is done with it (prepared()).
+        releaseHeld();
         gate.close();
         onEnd.run();
     }
@@ -426,17 +498,13 @@ public final class SessionRelay {
             }
             if (heldForAnswers && gate.pendingAnswers() <= OWED_LOW) {
                 heldForAnswers = false;
-                if (backend.isWritable()) {
-                    client.config().setAutoRead(true);
-                }
+                readClientIfFree();
             }
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (backend.isWritable() && !heldForAnswers) {
-                client.config().setAutoRead(true);
-            }
+            readClientIfFree();
             ctx.fireChannelWritabilityChanged();
         }
 
