@@ -43,6 +43,7 @@ class MetricsIT {
     static final String CLIENTS = "pwgate_client_connections";
     static final String BACKENDS = "pwgate_backend_connections";
     static final String ACCEPTED_CONNECTIONS = "pwgate_client_connections_accepted_total";
+    static final String ANALYSED_AHEAD = "pwgate_gate_analysis_ahead_seconds_count";
 
     @Test
     void countersFollowKnownTraffic() throws Exception {
@@ -88,6 +89,21 @@ class MetricsIT {
             String s = Ops.scrape(adminPort);
             return Ops.metric(s, CLIENTS) == 0 && Ops.metric(s, BACKENDS) == 0;
         });
+    }
+
+    @Test
+    void longTextsAnalysedOffTheEventLoopAreCounted() throws Exception {
+        String before = Ops.scrape(adminPort);
+        String longText = "SELECT length('" + "x".repeat(1 << 20) + "') -- alter role";
+        try (Connection app = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD)) {
+            Ops.execute(app, longText);
+            Ops.execute(app, "SELECT 'a short one' -- alter role");
+        }
+        // The worker records the time after it has handed the result back: wait for it.
+        Ops.await("one analysis ahead counted", Duration.ofSeconds(5),
+                () -> delta(before, Ops.scrape(adminPort), ANALYSED_AHEAD) == 1);
+        String after = Ops.scrape(adminPort);
+        assertTrue(Ops.metric(after, "pwgate_gate_analysis_ahead_seconds_sum") > 0, after);
     }
 
     @Test
