@@ -664,10 +664,10 @@ final class PasswordCommandGate implements SessionGate {
      */
     @Override
     public CompletableFuture<Void> prepare(Frame f) {
-        if (state != State.READY) {
+        ByteBuf b = f.body();
+        if (b.readableBytes() < AHEAD_TEXT || state != State.READY) { // every frame comes here: cheap first
             return null;
         }
-        ByteBuf b = f.body();
         int from;
         int len;
         if (f.tag() == 'Q' && restrictionOn()) {

@@ -251,7 +251,11 @@ public final class SessionRelay {
         return true;
     }
 
-    /** On the loop: the frame being prepared, then those held behind it, go on (until another is prepared). */
+    /**
+     * On the loop: the frame being prepared, then those held behind it, go on (until another is
+     * prepared). Run as a task, not from a read: what the relay throws goes to the client side's
+     * exceptionCaught, as it would from a read, instead of to the loop's log with the session stuck.
+     */
     private void prepared() {
         Frame frame = preparing;
         preparing = null;
@@ -260,17 +264,21 @@ public final class SessionRelay {
             releaseHeld();
             return;
         }
-        relayClientFrame(frame);
-        while (preparing == null && !heldBehind.isEmpty()) {
-            Frame next = heldBehind.poll();
-            if (ended) {
-                next.release();
-            } else if (!startPreparing(next)) {
-                relayClientFrame(next);
+        try {
+            relayClientFrame(frame);
+            while (preparing == null && !heldBehind.isEmpty()) {
+                Frame next = heldBehind.poll();
+                if (ended) {
+                    next.release();
+                } else if (!startPreparing(next)) {
+                    relayClientFrame(next);
+                }
             }
+            flushToBackend();
+            readClientIfFree();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            client.pipeline().fireExceptionCaught(e);
         }
-        flushToBackend();
-        readClientIfFree();
     }
 
     private void releaseHeld() {
