@@ -35,7 +35,7 @@ class DumpRestoreIT {
 
     @BeforeAll
     static void start() throws Exception {
-        Psql.assumeInstalled();
+        Psql.assumeInstalled("psql", "pg_dump", "pg_restore");
         pwgate = PwgateHarness.startYaml(PwgateHarness.baseYaml(true).replace("version: \"17\"", "version: \"15\""));
         dir = Files.createTempDirectory("pwgate-dump");
         try (Connection c = pwgate.admin(); Statement s = c.createStatement()) {

@@ -48,14 +48,21 @@ public final class Psql {
      * installs it (.ci/run) and must never skip them.
      */
     public static void assumeInstalled() {
-        boolean installed = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
-                .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, "psql")));
-        if (!installed) {
-            String why = "psql is not installed (apt-get install postgresql-client)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                throw new AssertionError(why + ": CI must run the psql tests");
+        assumeInstalled("psql");
+    }
+
+    /** The same for other programs of postgresql-client, e.g. pg_dump and pg_restore. */
+    public static void assumeInstalled(String... programs) {
+        for (String program : programs) {
+            boolean installed = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(":"))
+                    .anyMatch(dir -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, program)));
+            if (!installed) {
+                String why = program + " is not installed (apt-get install postgresql-client)";
+                if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                    throw new AssertionError(why + ": CI must run the client-program tests");
+                }
+                org.junit.jupiter.api.Assumptions.abort(why + ": skipping this test");
             }
-            org.junit.jupiter.api.Assumptions.abort(why + ": skipping this psql test");
         }
     }
 

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
@@ -107,7 +108,7 @@ public final class TcpRelay implements AutoCloseable {
                         System.arraycopy(buf, 0, head, headBytes, take);
                         headBytes += take;
                         if (headBytes == head.length) {
-                            openings.add(java.nio.ByteBuffer.wrap(head, 4, 4).getInt());
+                            openings.add(ByteBuffer.wrap(head, 4, 4).getInt());
                         }
                     }
                     out.write(buf, 0, n);

@@ -32,11 +32,6 @@ public final class CancelForwarder {
     private final Duration connectTimeout;
     private final BackendTls tls;
 
-    /** Plaintext to the backend, whatever {@code backend.tls} says: for tests of the plain path. */
-    public CancelForwarder(Transport transport, Duration connectTimeout) {
-        this(transport, connectTimeout, BackendTls.disabled());
-    }
-
     public CancelForwarder(Transport transport, Duration connectTimeout, BackendTls tls) {
         this.transport = transport;
         this.connectTimeout = connectTimeout;

@@ -48,6 +48,7 @@ import org.pwgate.proxy.protocol.StartupRequest;
 import org.pwgate.proxy.startup.LoginThrottle;
 import org.pwgate.proxy.startup.StartupHandler;
 import org.pwgate.proxy.startup.StartupServices;
+import org.pwgate.proxy.tls.BackendTls;
 
 /**
  * Random and mutated client bytes against the real client pipeline (FrameDecoder, FrameEncoder,
@@ -81,7 +82,7 @@ class ProtocolFuzzTest {
         BackendConnector connector = new BackendConnector(transport, new InetSocketAddress("127.0.0.1", 1), Duration.ofSeconds(1));
         SecureRandom random = new SecureRandom();
         StartupServices services = new StartupServices(() -> config, USERS, new ClientAuthenticator(random), connector,
-                new CancelRegistry(random), new CancelForwarder(transport, Duration.ofSeconds(1)),
+                new CancelRegistry(random), new CancelForwarder(transport, Duration.ofSeconds(1), BackendTls.disabled()),
                 new GateFactory(() -> config), LoginThrottle.NONE, Clock.systemUTC());
         FrameDecoder decoder = FrameDecoder.forClient(maxMessageSize);
         EmbeddedChannel ch = new EmbeddedChannel();

@@ -46,6 +46,7 @@ import org.pwgate.proxy.protocol.FrontendCodec;
 import org.pwgate.proxy.protocol.FrontendMessage;
 import org.pwgate.proxy.protocol.StartupCodec;
 import org.pwgate.proxy.protocol.StartupRequest;
+import org.pwgate.proxy.tls.BackendTls;
 
 /** The startup handler alone, on an EmbeddedChannel fed real protocol bytes. */
 class StartupHandlerTest {
@@ -74,7 +75,7 @@ class StartupHandlerTest {
         BackendConnector connector = new BackendConnector(transport, new InetSocketAddress("127.0.0.1", 1), Duration.ofSeconds(1));
         SecureRandom random = new SecureRandom();
         StartupServices services = new StartupServices(() -> config, users, new ClientAuthenticator(random), connector,
-                new CancelRegistry(random), new CancelForwarder(transport, Duration.ofSeconds(1)),
+                new CancelRegistry(random), new CancelForwarder(transport, Duration.ofSeconds(1), BackendTls.disabled()),
                 new GateFactory(() -> config), LoginThrottle.NONE, Clock.systemUTC());
         FrameDecoder decoder = FrameDecoder.forClient(1 << 20);
         EmbeddedChannel ch = new EmbeddedChannel();
