@@ -92,6 +92,34 @@ sample() {
   echo -e "$(( $(date +%s) - t_start ))\t${kib:-?}\t${sessions:-?}" >> "$out/heap.tsv"
 }
 
+# Long texts, which the gate analyses off the event loop (256 KiB and more), as app, who is not a
+# member of rds_password: a harmless one must run, one with a password change behind its first
+# statement must be refused with 42501; one in four is killed while pwgate may still be analysing it.
+long_pad=$(head -c 400000 /dev/zero | tr '\0' x)
+printf "SELECT length('%s') AS long_text -- alter role\n" "$long_pad" > "$out/long_ok.sql"
+printf "SELECT length('%s') \\; ALTER ROLE app PASSWORD 'changed-by-soak';\n" "$long_pad" > "$out/long_refused.sql"
+unset long_pad
+long_ok=0; long_refused=0; long_killed=0; long_failed=0
+long_text_once() {
+  local kind rc p
+  if [ $((RANDOM % 2)) -eq 0 ]; then kind=ok; else kind=refused; fi
+  env PGUSER=app PGPASSWORD=$APP_PW psql -XAtq -v ON_ERROR_STOP=1 -f "$out/long_$kind.sql" > "$out/long.out" 2>&1 &
+  p=$!
+  if [ $((RANDOM % 4)) -eq 0 ]; then
+    sleep "0.0$((RANDOM % 10))"
+    kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; long_killed=$((long_killed + 1)); return
+  fi
+  wait "$p"; rc=$?
+  if [ "$kind" = ok ] && [ "$rc" -eq 0 ] && grep -qx 400000 "$out/long.out"; then
+    long_ok=$((long_ok + 1))
+  elif [ "$kind" = refused ] && [ "$rc" -ne 0 ] && grep -q "must be a member of rds_password to alter passwords" "$out/long.out"; then
+    long_refused=$((long_refused + 1))
+  else
+    long_failed=$((long_failed + 1))
+    echo "long text ($kind): psql exited $rc: $(head -c 300 "$out/long.out" | tr '\n' '|')" >> "$out/errors.txt"
+  fi
+}
+
 # Starts one pgbench run in the background: select-only or tpcb-like, a random protocol, sometimes
 # reconnecting per transaction (-C), sometimes killed midway (clients vanishing).
 start_pgbench() {
@@ -155,6 +183,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   if [ $((RANDOM % 3)) -eq 0 ]; then victim=$a; fi
   while [ "$(date +%s)" -lt "$phase_end" ]; do
     cancel_once
+    long_text_once
     if [ -n "$victim" ] && [ $((RANDOM % 3)) -eq 0 ]; then
       kill -9 "$victim" 2>/dev/null && { expect_kill[$victim]=1; killed=$((killed + 1)); }
       victim=""
@@ -194,6 +223,7 @@ echo
 echo "== pwgate soak: $DURATION s, $run pgbench runs ($killed killed midway), $CLIENTS clients each, 2 at a time"
 echo "transactions: $transactions (mean tps per run $tps)"
 echo "cancels: $cancels_ok answered within ${CANCEL_MS:-2000} ms, $cancels_failed failed ($cancels_skipped not attempted: query not seen running, or within 1 s of its end); SIGINT to psql exit: $(sort -n "$out/cancel_ms.txt" | awk '{a[NR]=$1} END {if (NR) printf "median %d ms, max %d ms", a[int((NR+1)/2)], a[NR]}')"
+echo "long texts (400 kB, analysed off the event loop): $long_ok ran, $long_refused refused with 42501 as they must be, $long_killed killed midway, $long_failed wrong"
 echo "PostgreSQL's log: $(cat "$out"/pgdata/log/*.log 2>/dev/null | grep -c "app=soak_cancel_[0-9]* ERROR:  canceling statement due to user request") cancel errors (57014) sent to the cancels' sessions"
 echo "heap after full GC over time (KiB):"
 column -t "$out/heap.tsv" | sed 's/^/  /'
@@ -203,6 +233,7 @@ echo "unexpected errors: pgbench runs $pgbench_failed failed, $pgbench_errors lo
 status=0
 [ "$orphans" = "0" ] || { echo "FAIL: orphan backends"; cat "$out/orphans.txt"; status=1; }
 [ "$pgbench_failed" -eq 0 ] && [ "$pgbench_errors" -eq 0 ] || { echo "FAIL: pgbench errors"; cat "$out/errors.txt" 2>/dev/null; status=1; }
+[ "$long_failed" -eq 0 ] || { echo "FAIL: long texts"; grep "^long text" "$out/errors.txt"; status=1; }
 # A failed cancel, told apart with PostgreSQL's log: did the backend send the 57014 error at all?
 if [ "$cancels_failed" -ne 0 ]; then
   echo "FAIL: cancels"; status=1
