@@ -11,10 +11,14 @@ import org.slf4j.LoggerFactory;
 /**
  * One JSON object per restricted statement, allowed or refused, on the logger {@value #LOGGER}
  * (logback routes it to its own appender with pattern {@code %msg%n}). The statement is the
- * classifier's redaction; when a statement cannot be redacted safely it is left out.
+ * classifier's redaction; when a statement cannot be redacted safely it is left out. A redaction
+ * longer than {@value #MAX_STATEMENT_CHARS} characters is cut there, ending in "…", and its full
+ * length is given as {@code statement_length}: a 60 MB comment behind an ALTER ROLE would otherwise
+ * make one log line of 60 MB, which log shippers cut or drop anyway.
  */
 final class AuditLog {
     static final String LOGGER = "pwgate.audit";
+    static final int MAX_STATEMENT_CHARS = 16_384;
 
     enum Verdict {
         /** The guard completed: the statement ran (PostgreSQL's own checks still apply). */
@@ -82,10 +86,18 @@ final class AuditLog {
             string(sb, g.decision().message());
         }
         sb.append(",\"statement\":");
-        if (g.analysis().redacted() == null) {
+        String statement = g.analysis().redacted();
+        if (statement == null) {
             sb.append("null");
+        } else if (statement.length() > MAX_STATEMENT_CHARS) {
+            int cut = MAX_STATEMENT_CHARS;
+            if (Character.isHighSurrogate(statement.charAt(cut - 1))) {
+                cut--; // not half a character
+            }
+            string(sb, statement.substring(0, cut) + "…");
+            sb.append(",\"statement_length\":").append(statement.length());
         } else {
-            string(sb, g.analysis().redacted());
+            string(sb, statement);
         }
         sb.append('}');
         log.info(sb.toString());

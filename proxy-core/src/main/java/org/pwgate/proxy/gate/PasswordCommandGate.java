@@ -58,6 +58,8 @@ final class PasswordCommandGate implements SessionGate {
     private static final int SCRATCH_KEEP = 16 * 1024;
     /** Texts at least this long are analysed off the event loop first ({@link #prepare}). */
     static final int AHEAD_TEXT = 256 * 1024;
+    /** Restricted statements at least this long in such a text are redacted for the audit log there too. */
+    static final int REDACT_AHEAD = 16 * 1024;
 
     private enum State { READY, COPY_IN, SKIPPING, UNTRACKED, BACKEND_GONE, CLOSED }
 
@@ -713,6 +715,8 @@ final class PasswordCommandGate implements SessionGate {
         boolean mentionsEncoding;
         boolean mayConcern;
         Map<LexSettings, Classification> results = Map.of();
+        /** Per setting, the redaction of each long restricted statement (by index), null where not done here. */
+        private final Map<LexSettings, Redaction[]> redactions = new HashMap<>();
         /** False if the worker could not finish (no memory for the copy): the loop then does it all. */
         boolean done;
 
@@ -733,7 +737,9 @@ final class PasswordCommandGate implements SessionGate {
                 if (mayConcern) {
                     Map<LexSettings, Classification> m = new HashMap<>();
                     for (LexSettings s : window.candidates(mentionsEncoding)) {
-                        m.put(s, classify(t, 0, len, s));
+                        Classification c = classify(t, 0, len, s);
+                        m.put(s, c);
+                        redactLongStatements(t, s, c);
                     }
                     results = m;
                 }
@@ -744,7 +750,34 @@ final class PasswordCommandGate implements SessionGate {
                         session.sessionId(), len);
             }
         }
+
+        /** Each redaction lexes its statement again: for a long one, that too is done here rather than on the loop. */
+        private void redactLongStatements(byte[] t, LexSettings s, Classification c) {
+            List<Statement> sts = c.statements();
+            Redaction[] rs = null;
+            for (int i = 0; i < sts.size(); i++) {
+                Statement st = sts.get(i);
+                if (st.span().length() >= REDACT_AHEAD && !Analysis.isOther(st) && !st.is(Kind.UNLEXABLE)) {
+                    if (rs == null) {
+                        rs = new Redaction[sts.size()];
+                    }
+                    rs[i] = new Redaction(redact(t, 0, st.span(), s));
+                }
+            }
+            if (rs != null) {
+                redactions.put(s, rs);
+            }
+        }
+
+        /** Statement {@code i}'s redaction under {@code s} if it was done here, else null. */
+        Redaction redaction(LexSettings s, int i) {
+            Redaction[] rs = redactions.get(s);
+            return rs == null || i >= rs.length ? null : rs[i];
+        }
     }
+
+    /** A redaction done ahead; {@code text} null when the statement could not be redacted. */
+    private record Redaction(String text) {}
 
     // ---------------------------------------------------------------- classification
 
@@ -825,20 +858,22 @@ final class PasswordCommandGate implements SessionGate {
         }
         String redacted = null;
         if (cs.stream().allMatch(c -> c.statements().size() == 1)) {
-            redacted = redactAgreed(text, off, cs, settings, 0);
+            redacted = redactAgreed(text, off, cs, settings, 0, prepared);
         }
         return new Analysis(readings, redacted);
     }
 
     /** The redaction of statement {@code i} when every reading lexes it and redacts it the same way. */
-    private String redactAgreed(byte[] text, int off, List<Classification> cs, List<LexSettings> settings, int i) {
+    private String redactAgreed(byte[] text, int off, List<Classification> cs, List<LexSettings> settings, int i,
+                                Ahead prepared) {
         String agreed = null;
         for (int k = 0; k < cs.size(); k++) {
             Statement st = cs.get(k).statements().get(i);
             if (st.is(Kind.UNLEXABLE)) {
                 return null;
             }
-            String r = redact(text, off, st.span(), settings.get(k));
+            Redaction ahead = prepared == null ? null : prepared.redaction(settings.get(k), i);
+            String r = ahead != null ? ahead.text() : redact(text, off, st.span(), settings.get(k));
             if (r == null || (agreed != null && !agreed.equals(r))) {
                 return null;
             }
@@ -873,7 +908,7 @@ final class PasswordCommandGate implements SessionGate {
                 if (!readings.isEmpty()) {
                     Decision d = GatePolicy.decide(new Analysis(readings, null), cfg, user);
                     if (d.action() != Decision.Action.NONE) {
-                        Guarded g = new Guarded(new Analysis(readings, redactAgreed(text, off, cs, settings, i)), d);
+                        Guarded g = new Guarded(new Analysis(readings, redactAgreed(text, off, cs, settings, i, prepared)), d);
                         at.add(first.get(i).span().start());
                         guards.add(g);
                         slots.add(g);

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.pwgate.classifier.LexSettings;
 import org.pwgate.proxy.protocol.Frame;
+import org.slf4j.LoggerFactory;
 
 /**
  * Long texts analysed ahead, off the event loop ({@link SessionGate#prepare}): the gate then
@@ -52,6 +57,39 @@ class AnalysisAheadTest {
                 d.commandComplete("ALTER ROLE"), d.ready('I'));
         assertEquals(List.of("RowDescription", "DataRow", "CommandComplete SELECT 1", "CommandComplete ALTER ROLE",
                 "ReadyForQuery I"), d.sentToClient());
+    }
+
+    @Test
+    void aLongRestrictedStatementIsRedactedAheadAndItsAuditLineIsCut() {
+        Logger audit = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        audit.addAppender(lines);
+        audit.setLevel(Level.INFO);
+        try {
+            String sql = "ALTER ROLE bob PASSWORD 'secret-pw' /* " + "x".repeat(PasswordCommandGate.AHEAD_TEXT) + " */";
+            Frame q = d.query(sql);
+            assertNotNull(d.gate.prepare(q));
+            d.runAnalyses();
+            assertEquals(2, d.classifier.redactions, "the long statement is redacted on the worker, under both readings");
+            d.client(q);
+            assertEquals(2, d.classifier.classifications);
+            assertEquals(2, d.classifier.redactions, "and not again on the loop");
+            assertEquals(List.of("Q " + GUARD + "; " + sql), d.sentToBackend());
+            d.backend(d.commandComplete("DO"), d.commandComplete("ALTER ROLE"), d.ready('I'));
+            d.sentToClient();
+
+            assertEquals(1, lines.list.size());
+            String line = lines.list.get(0).getFormattedMessage();
+            assertTrue(line.contains("\"statement\":\"ALTER ROLE bob PASSWORD '***' /* xxx"), line.substring(0, 400));
+            assertTrue(!line.contains("secret-pw"), "no secret");
+            int redactedLength = sql.length() - "'secret-pw'".length() + "'***'".length();
+            assertTrue(line.endsWith("x…\",\"statement_length\":" + redactedLength + "}"),
+                    line.substring(line.length() - 200));
+            assertTrue(line.length() < AuditLog.MAX_STATEMENT_CHARS + 1000, "cut to about " + AuditLog.MAX_STATEMENT_CHARS);
+        } finally {
+            audit.detachAppender(lines);
+        }
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.pwgate.classifier.LexSettings;
 final class RecordingClassifier implements StatementClassifier {
     final List<LexSettings> seen = new ArrayList<>();
     int classifications;
+    int redactions;
 
     @Override
     public boolean mayConcernRoles(byte[] text, int offset, int length) {
@@ -24,6 +25,7 @@ final class RecordingClassifier implements StatementClassifier {
 
     @Override
     public String redact(byte[] text, int offset, int length, LexSettings settings) {
+        redactions++;
         return POSTGRES.redact(text, offset, length, settings);
     }
 }
