@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.BackendSession;
@@ -230,6 +231,11 @@ public final class SessionRelay {
             frame.release();
             return;
         }
+        // Counted on arrival: a request held behind one being prepared is already the client's
+        // wait (the round-trip metric), and keeps the session from looking idle to a drain.
+        if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
+            tracker.requestSent();
+        }
         if (preparing != null) {
             heldBehind.add(frame);
             return;
@@ -247,7 +253,19 @@ public final class SessionRelay {
         }
         preparing = frame;
         client.config().setAutoRead(false); // takes effect after this read: its frames are held
-        work.whenComplete((v, e) -> client.eventLoop().execute(this::prepared));
+        work.whenComplete((v, e) -> {
+            if (e != null) {
+                // The gate then analyses the text on the loop, as it did before it was prepared.
+                log.warn("{}: the analysis ahead of a long text failed ({}); analysing it on the event loop",
+                        connId, e.toString());
+            }
+            try {
+                client.eventLoop().execute(this::prepared);
+            } catch (RejectedExecutionException gone) {
+                // The event loop has shut down (pwgate is stopping): nothing will relay the frame.
+                frame.release();
+            }
+        });
         return true;
     }
 
@@ -276,7 +294,7 @@ public final class SessionRelay {
             }
             flushToBackend();
             readClientIfFree();
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (Throwable e) {
             client.pipeline().fireExceptionCaught(e);
         }
     }
@@ -298,9 +316,6 @@ public final class SessionRelay {
     private void relayClientFrame(Frame frame) {
         boolean terminate = frame.tag() == Tag.TERMINATE;
         bytesIn += frame.wireLength();
-        if (frame.tag() == Tag.QUERY || frame.tag() == Tag.SYNC || frame.tag() == Tag.FUNCTION_CALL) {
-            tracker.requestSent();
-        }
         gate.onClientFrame(frame, toBackend);
         if (!heldForAnswers && gate.pendingAnswers() >= OWED_HIGH) {
             // Takes effect after this read: the frames already read still go on.
