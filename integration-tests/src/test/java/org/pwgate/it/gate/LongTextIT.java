@@ -115,6 +115,45 @@ class LongTextIT {
         }
     }
 
+    @Test
+    void aCancelWhileTheTextIsStillBeingAnalysedCancelsIt() throws Exception {
+        // PostgreSQL, idle, would drop a cancel that comes before the query: pwgate refuses the
+        // held query in band instead, with PostgreSQL's 57014. Told apart from a cancel that reached
+        // PostgreSQL by the fields: pwgate's refusal carries only S, V, C and M, the server's own
+        // errors also F, L and R. The text takes the classifier about its budget, a quarter of a
+        // second per reading; a cancel that comes too late (the text refused with 54001, or
+        // cancelled by PostgreSQL) is tried again, up to three times.
+        String slow = "SELECT length('" + "alter role x password ".repeat(300_000) + "')";
+        List<String> outcomes = new java.util.ArrayList<>();
+        for (int attempt = 0; attempt < 3 && !outcomes.contains("pwgate 57014"); attempt++) {
+            try (RawPg c = RawPg.connect(pwgate.port())) {
+                List<RawPg.Msg> login = c.login(GateRoles.NON_MEMBER, GateRoles.PASSWORD, Map.of());
+                RawPg.Msg key = login.stream().filter(m -> m.tag() == 'K').findFirst().orElseThrow();
+                c.send(RawPg.query(slow));
+                Thread.sleep(100); // the text is in; its analysis takes longer
+                try (java.net.Socket cancel = new java.net.Socket("127.0.0.1", pwgate.port())) {
+                    byte[] request = new byte[16];
+                    RawPg.putInt(request, 0, 16);
+                    RawPg.putInt(request, 4, 80877102);
+                    System.arraycopy(key.body(), 0, request, 8, 8);
+                    cancel.getOutputStream().write(request);
+                }
+                List<RawPg.Msg> answer = c.readUntil(m -> m.tag() == 'Z', 60_000);
+                RawPg.Msg error = answer.stream().filter(RawPg.Msg::isError).findFirst().orElseThrow(
+                        () -> new AssertionError("no error: " + answer));
+                outcomes.add((error.field('R') == null ? "pwgate " : "postgres ") + error.sqlState());
+                if (error.field('R') == null && "57014".equals(error.sqlState())) {
+                    assertEquals("canceling statement due to user request", error.field('M'));
+                }
+                c.send(RawPg.query("SELECT 1"));
+                assertEquals(List.of("T", "D 1", "C SELECT 1", "Z"), answer(c), "the session goes on");
+            }
+        }
+        assertTrue(outcomes.contains("pwgate 57014"), "outcomes: " + outcomes);
+        assertTrue(outcomes.stream().allMatch(o -> o.equals("pwgate 57014") || o.equals("pwgate 54001")
+                || o.equals("postgres 57014")), "outcomes: " + outcomes);
+    }
+
     /** The messages up to the next ReadyForQuery, each as its tag, a DataRow with its one value, an error with its SQLSTATE. */
     private static List<String> answer(RawPg c) throws Exception {
         return c.readUntil(m -> m.tag() == 'Z', 30_000).stream().map(LongTextIT::describe).toList();

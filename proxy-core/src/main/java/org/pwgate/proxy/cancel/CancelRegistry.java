@@ -14,8 +14,18 @@ import org.pwgate.proxy.protocol.BackendMessage.BackendKeyData;
  */
 public final class CancelRegistry {
 
-    /** Where a cancel goes: the backend's address and its own key for the session. */
-    public record Target(SocketAddress backend, BackendKeyData backendKey) {}
+    /**
+     * Where a cancel goes: the backend's address and its own key for the session, and what the
+     * session itself does on a cancel ({@code onCancel}, run on the thread that took the request).
+     */
+    public record Target(SocketAddress backend, BackendKeyData backendKey, Runnable onCancel) {
+        private static final Runnable NOTHING = () -> { };
+
+        /** A session that does nothing of its own on a cancel. */
+        public Target(SocketAddress backend, BackendKeyData backendKey) {
+            this(backend, backendKey, NOTHING);
+        }
+    }
 
     private final SecureRandom random;
     private final ConcurrentMap<Long, Target> targets = new ConcurrentHashMap<>();

@@ -54,7 +54,11 @@ final class AuditLog {
         metrics.guardInjected();
     }
 
+    /** One line for {@code g}; none for a guard that stands for no statement of the client's (a cancel's refusal). */
     void record(SessionState session, Guarded g, Verdict verdict) {
+        if (g.analysis() == null) {
+            return;
+        }
         if (verdict != Verdict.SKIPPED) {
             for (var k : g.analysis().kinds()) {
                 metrics.restricted(k, verdict == Verdict.ALLOWED);

@@ -21,6 +21,7 @@ import org.pwgate.classifier.Statement;
 import org.pwgate.config.PwgateConfig;
 import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.Frame;
+import org.pwgate.proxy.protocol.SqlState;
 import org.pwgate.proxy.session.SessionState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,6 +81,8 @@ final class PasswordCommandGate implements SessionGate {
     private byte[] scratch;
     /** The analysis done ahead for the frame the relay hands over next ({@link #prepare}); null when none. */
     private Ahead ahead;
+    /** A cancel came while the relay held this session's frames: the next statement among them is refused with 57014. */
+    private boolean cancelPending;
 
     /** Long texts analysed on the calling thread: for tests of the protocol mechanics. */
     PasswordCommandGate(Supplier<PwgateConfig> config, SessionState session, StatementClassifier classifier,
@@ -212,7 +215,15 @@ final class PasswordCommandGate implements SessionGate {
     private void query(Frame f, Consumer<Frame> out) {
         QueryPlan plan = null;
         Frame send = f;
-        if (restrictionOn()) {
+        if (cancelPending) {
+            // Nothing of the text runs: the refusal in front of it fails the whole Query, as a
+            // cancel would have, and the text cannot change the lexing window either.
+            cancelPending = false;
+            Rewrite rewrite = cancelled(f.body());
+            plan = rewrite.plan();
+            send = new Frame((byte) 'Q', rewrite.body());
+            f.release();
+        } else if (restrictionOn()) {
             ByteBuf body = f.body();
             int len = Math.max(0, body.readableBytes() - 1); // without the terminating NUL
             Ahead a = aheadFor(f);
@@ -313,6 +324,14 @@ final class PasswordCommandGate implements SessionGate {
         int r = b.readerIndex();
         Analysis analysis = lookup(portals, b, r);
         boolean reserved = GateWire.nameIs(b, r, GUARD_NAME);
+        if (cancelPending && restrictionOn() && !reserved) {
+            // The guard's names are reserved only while the restriction is on; off, the cancel lapses.
+            cancelPending = false;
+            injectGuard(new Guarded(null, CANCELLED), config.get(), b.alloc(), out);
+            queue.push(ResponseQueue.EXECUTE, null);
+            out.accept(f);
+            return;
+        }
         if (analysis != null || reserved) {
             PwgateConfig cfg = config.get();
             if (cfg.parameters().restrictPasswordCommands()) {
@@ -332,7 +351,9 @@ final class PasswordCommandGate implements SessionGate {
 
     private void injectGuard(Guarded g, PwgateConfig cfg, ByteBufAllocator alloc, Consumer<Frame> out) {
         String sql = GuardSql.forDecision(g.decision(), cfg.gateRole());
-        audit.guardInjected();
+        if (g.analysis() != null) {
+            audit.guardInjected();
+        }
         // Reserved names only: the unnamed statement and portal belong to the client.
         out.accept(GateWire.close(alloc, (byte) 'P', GUARD_NAME));
         queue.push((byte) (ResponseQueue.CLOSE | ResponseQueue.INJECTED), null);
@@ -693,6 +714,28 @@ final class PasswordCommandGate implements SessionGate {
         } catch (RejectedExecutionException e) {
             return null; // shutting down: analysed on the loop, as before
         }
+    }
+
+    /**
+     * What PostgreSQL answers a statement cancelled as it starts: refused in band, with 57014, so
+     * that the transaction state is the server's own (an open transaction block is aborted). No
+     * audit line: the refusal is not about a password command.
+     */
+    static final Decision CANCELLED = Decision.refuse(SqlState.QUERY_CANCELED, "canceling statement due to user request");
+
+    @Override
+    public void cancelPending(boolean pending) {
+        cancelPending = pending;
+    }
+
+    /** The Query body with the cancellation in front of the client's text, and its plan: one guard, at the start. */
+    private Rewrite cancelled(ByteBuf body) {
+        String refusal = GuardSql.refusal(CANCELLED.sqlState(), CANCELLED.message());
+        ByteBuf out = body.alloc().buffer(refusal.length() + 2 + body.readableBytes());
+        out.writeCharSequence(refusal, StandardCharsets.US_ASCII);
+        out.writeCharSequence("; ", StandardCharsets.US_ASCII);
+        out.writeBytes(body, body.readerIndex(), body.readableBytes()); // the text and its NUL
+        return new Rewrite(out, new QueryPlan(new Guarded[] {new Guarded(null, CANCELLED)}, -1));
     }
 
     /** The analysis done ahead for {@code f}, if it is for {@code f} and finished. */

@@ -33,6 +33,16 @@ public interface SessionGate {
         return null;
     }
 
+    /**
+     * A CancelRequest for this session came while the relay held client frames that the backend
+     * has not seen, with nothing else in flight: the client meant the statement it is waiting
+     * for, which PostgreSQL, idle, would never get the cancel for. {@code true}: the next
+     * statement to run among those frames (a Query, or an Execute) is refused in band with 57014,
+     * as PostgreSQL answers a statement cancelled as it starts. {@code false}: the relay has passed
+     * the held frames on; a cancel not yet applied lapses.
+     */
+    default void cancelPending(boolean pending) {}
+
     void onBackendFrame(Frame frame, Consumer<Frame> toClient);
 
     /**

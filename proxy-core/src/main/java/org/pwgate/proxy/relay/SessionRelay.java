@@ -132,6 +132,20 @@ public final class SessionRelay {
         };
     }
 
+    /**
+     * A CancelRequest with this session's key came (any thread). It is forwarded to the backend
+     * as always; if the statement the client waits for is still held here, in preparation or
+     * behind it, with nothing else in flight, the backend is idle and would drop the cancel, so
+     * the gate refuses that statement in band instead ({@link SessionGate#cancelPending}).
+     */
+    public void cancelRequested() {
+        client.eventLoop().execute(() -> {
+            if (!ended && preparing != null && gate.pendingAnswers() == 0) {
+                gate.cancelPending(true);
+            }
+        });
+    }
+
     /** Ends the session with {@code error}, e.g. 57P01 at shutdown (any thread). */
     public void terminate(ErrorResponse error) {
         client.eventLoop().execute(() -> {
@@ -291,6 +305,9 @@ public final class SessionRelay {
                 } else if (!startPreparing(next)) {
                     relayClientFrame(next);
                 }
+            }
+            if (preparing == null) {
+                gate.cancelPending(false); // a cancel meant for what was held lapses with it
             }
             flushToBackend();
             readClientIfFree();

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.pwgate.auth.AuthOutcome;
 import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
@@ -168,6 +169,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             // One line per cancel, as per session: a slow or lost cancel can then be placed between
             // the client, pwgate and the server's log. The keys themselves are never logged.
             long start = System.nanoTime();
+            target.get().onCancel().run();
             services.cancelForwarder().forward(ctx.channel().eventLoop(), target.get()).addListener(f -> {
                 long ms = (System.nanoTime() - start) / 1_000_000;
                 if (f.isSuccess()) {
@@ -356,8 +358,15 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             session.onParameterStatus(p.name(), p.value());
             write(p);
         }
+        // The relay is made below; a cancel can only come once the client has the key, after that.
+        AtomicReference<SessionRelay> relayForCancels = new AtomicReference<>();
         Optional<BackendKeyData> clientKey = backend.key().map(k -> services.cancelRegistry().register(
-                new CancelRegistry.Target(services.backend().address(), k)));
+                new CancelRegistry.Target(services.backend().address(), k, () -> {
+                    SessionRelay r = relayForCancels.get();
+                    if (r != null) {
+                        r.cancelRequested();
+                    }
+                })));
         clientKey.ifPresent(this::write);
         write(new ReadyForQuery(backend.transactionStatus()));
         log.info("{}: session started for user \"{}\" database \"{}\" from {}", connId, user, database,
@@ -368,6 +377,7 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
                     clientKey.ifPresent(services.cancelRegistry()::unregister);
                     log.info("{}: session ended", connId);
                 });
+        relayForCancels.set(relay);
         services.metrics().backendOpened();
         backend.channel().closeFuture().addListener(f -> services.metrics().backendClosed());
         // Graceful shutdown waits for sessions with a query in flight and ends idle ones with 57P01.

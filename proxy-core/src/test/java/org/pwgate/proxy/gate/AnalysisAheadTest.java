@@ -199,6 +199,58 @@ class AnalysisAheadTest {
         }
     }
 
+    // ------------------------------------------------------------ a cancel while frames are held
+
+    static final String CANCELLED = GuardSql.refusal("57014", "canceling statement due to user request");
+    static final String STRIPPED_CANCEL = "Error S=ERROR V=ERROR C=57014 M=canceling statement due to user request";
+
+    @Test
+    void aCancelWhileTheQueryIsHeldRefusesItInBandWithoutAnAuditLine() {
+        Logger audit = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        audit.addAppender(lines);
+        try {
+            d.gate.cancelPending(true);
+            d.client(d.query("SELECT 1; ALTER ROLE bob PASSWORD 'pw'"));
+            assertEquals(List.of("Q " + CANCELLED + "; SELECT 1; ALTER ROLE bob PASSWORD 'pw'"), d.sentToBackend(),
+                    "nothing of the text runs: the refusal fails the whole Query");
+            assertEquals(0, d.classifier.classifications, "a text that will not run is not classified");
+            d.backend(d.error("57014", "canceling statement due to user request"), d.ready('I'));
+            assertEquals(List.of(STRIPPED_CANCEL, "ReadyForQuery I"), d.sentToClient(), "the error as PostgreSQL's own");
+            assertTrue(lines.list.isEmpty(), "a cancel is no password command: no audit line");
+
+            d.client(d.query("SELECT 2"));
+            assertEquals(List.of("Q SELECT 2"), d.sentToBackend(), "one statement only");
+            d.backend(d.rowDescription(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
+            d.sentToClient();
+        } finally {
+            audit.detachAppender(lines);
+        }
+    }
+
+    @Test
+    void aCancelWhileAnExtendedBatchIsHeldRefusesItsExecute() {
+        d.gate.cancelPending(true);
+        d.client(d.parse("", "SELECT pg_sleep(10)"), d.bind("", ""), d.execute(""), d.sync());
+        assertEquals(List.of("P '' SELECT pg_sleep(10)", "B '' ''", "C P pwgate_guard", "C S pwgate_guard",
+                "P pwgate_guard " + CANCELLED, "B pwgate_guard pwgate_guard", "E pwgate_guard", "E ''", "S"),
+                d.sentToBackend());
+        d.backend(d.parseComplete(), d.bindComplete(), d.closeComplete(), d.closeComplete(), d.parseComplete(),
+                d.bindComplete(), d.error("57014", "canceling statement due to user request"), d.ready('I'));
+        assertEquals(List.of("ParseComplete", "BindComplete", STRIPPED_CANCEL, "ReadyForQuery I"), d.sentToClient());
+    }
+
+    @Test
+    void aCancelThatLapsesRefusesNothing() {
+        d.gate.cancelPending(true);
+        d.gate.cancelPending(false);
+        d.client(d.query("SELECT 1"));
+        assertEquals(List.of("Q SELECT 1"), d.sentToBackend());
+        d.backend(d.rowDescription(), d.dataRow("1"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
+    }
+
     private static List<String> encodings(List<LexSettings> seen) {
         return seen.stream().map(LexSettings::clientEncoding).toList();
     }

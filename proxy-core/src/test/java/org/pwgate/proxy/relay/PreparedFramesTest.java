@@ -40,6 +40,7 @@ class PreparedFramesTest {
     private final PreparingGate gate = new PreparingGate();
     private EmbeddedChannel client;
     private EmbeddedChannel backend;
+    private SessionRelay relay;
 
     @BeforeEach
     void startRelay() {
@@ -49,8 +50,8 @@ class PreparedFramesTest {
         backend = new EmbeddedChannel(FrameDecoder.forBackend());
         backend.pipeline().addLast(BackendConnector.LOGIN_HANDLER, new ChannelInboundHandlerAdapter());
         SessionState state = new SessionState(1, new InetSocketAddress("127.0.0.1", 1), "alice", "db");
-        new SessionRelay("c1", client, backend, state, gate, metrics, tracker, () -> { })
-                .start(BackendSessions.loggedIn(backend), List.of());
+        relay = new SessionRelay("c1", client, backend, state, gate, metrics, tracker, () -> { });
+        relay.start(BackendSessions.loggedIn(backend), List.of());
     }
 
     @AfterEach
@@ -108,12 +109,48 @@ class PreparedFramesTest {
         assertEquals(0, read.refCnt(), "the prepared frame is released once its preparation is over");
     }
 
+    @Test
+    void aCancelWhileTheAwaitedStatementIsHeldIsTheGatesToApplyUntilTheHeldFramesAreSent() {
+        client.writeInbound(wire(query("slow one"), query("two")));
+        relay.cancelRequested();
+        flushTasks();
+        assertEquals(List.of(true), gate.cancels, "nothing in flight: the backend would drop the cancel");
+        gate.finish();
+        assertEquals(List.of("Q slow one", "Q two"), sentToBackend());
+        assertEquals(List.of(true, false), gate.cancels, "it lapses once the held frames are sent");
+    }
+
+    @Test
+    void aCancelWithAnEarlierStatementInFlightOrNothingHeldIsTheBackendsAlone() {
+        gate.owed = 1; // an earlier statement still running: the forwarded cancel is for it
+        client.writeInbound(wire(query("slow one")));
+        relay.cancelRequested();
+        flushTasks();
+        gate.finish();
+        sentToBackend();
+        relay.cancelRequested(); // nothing held now
+        flushTasks();
+        assertEquals(List.of(false), gate.cancels, "only the lapse at the end of the drain");
+    }
+
     // ------------------------------------------------------------ the gate and the wire
 
     /** Passes everything on; prepares Queries starting with "slow", which complete on {@link #finish}. */
     private static final class PreparingGate implements SessionGate {
         final List<Frame> seen = new ArrayList<>();
+        final List<Boolean> cancels = new ArrayList<>();
+        int owed;
         private final List<CompletableFuture<Void>> pending = new ArrayList<>();
+
+        @Override
+        public void cancelPending(boolean pending) {
+            cancels.add(pending);
+        }
+
+        @Override
+        public int pendingAnswers() {
+            return owed;
+        }
 
         @Override
         public CompletableFuture<Void> prepare(Frame frame) {
