@@ -139,11 +139,15 @@ public final class SessionRelay {
      * the gate refuses that statement in band instead ({@link SessionGate#cancelPending}).
      */
     public void cancelRequested() {
-        client.eventLoop().execute(() -> {
-            if (!ended && preparing != null && gate.pendingAnswers() == 0) {
-                gate.cancelPending(true);
-            }
-        });
+        try {
+            client.eventLoop().execute(() -> {
+                if (!ended && preparing != null && gate.pendingAnswers() == 0) {
+                    gate.cancelPending(true);
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            // pwgate is shutting down: the forwarded cancel is all there is.
+        }
     }
 
     /** Ends the session with {@code error}, e.g. 57P01 at shutdown (any thread). */
