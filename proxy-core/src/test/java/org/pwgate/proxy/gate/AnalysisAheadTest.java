@@ -1,6 +1,7 @@
 package org.pwgate.proxy.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,10 +29,24 @@ import org.slf4j.LoggerFactory;
 class AnalysisAheadTest {
     static final String GUARD = PasswordCommandGateTest.GUARD;
     private final GateDriver d = new GateDriver(true);
+    private final Logger auditLogger = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
+    private ListAppender<ILoggingEvent> auditLines;
 
     @AfterEach
     void tearDown() {
         d.close();
+        if (auditLines != null) {
+            auditLogger.detachAppender(auditLines);
+        }
+    }
+
+    /** The audit lines from now on. */
+    private List<ILoggingEvent> captureAudit() {
+        auditLines = new ListAppender<>();
+        auditLines.start();
+        auditLogger.addAppender(auditLines);
+        auditLogger.setLevel(Level.INFO);
+        return auditLines.list;
     }
 
     /** A statement as long as the threshold: the texts below carry it behind what they test. */
@@ -61,35 +76,27 @@ class AnalysisAheadTest {
 
     @Test
     void aLongRestrictedStatementIsRedactedAheadAndItsAuditLineIsCut() {
-        Logger audit = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        audit.addAppender(lines);
-        audit.setLevel(Level.INFO);
-        try {
-            String sql = "ALTER ROLE bob PASSWORD 'secret-pw' /* " + "x".repeat(PasswordCommandGate.AHEAD_TEXT) + " */";
-            Frame q = d.query(sql);
-            assertNotNull(d.gate.prepare(q));
-            d.runAnalyses();
-            assertEquals(2, d.classifier.redactions, "the long statement is redacted on the worker, under both readings");
-            d.client(q);
-            assertEquals(2, d.classifier.classifications);
-            assertEquals(2, d.classifier.redactions, "and not again on the loop");
-            assertEquals(List.of("Q " + GUARD + "; " + sql), d.sentToBackend());
-            d.backend(d.commandComplete("DO"), d.commandComplete("ALTER ROLE"), d.ready('I'));
-            d.sentToClient();
+        List<ILoggingEvent> lines = captureAudit();
+        String sql = "ALTER ROLE bob PASSWORD 'secret-pw' /* " + "x".repeat(PasswordCommandGate.AHEAD_TEXT) + " */";
+        Frame q = d.query(sql);
+        assertNotNull(d.gate.prepare(q));
+        d.runAnalyses();
+        assertEquals(2, d.classifier.redactions, "the long statement is redacted on the worker, under both readings");
+        d.client(q);
+        assertEquals(2, d.classifier.classifications);
+        assertEquals(2, d.classifier.redactions, "and not again on the loop");
+        assertEquals(List.of("Q " + GUARD + "; " + sql), d.sentToBackend());
+        d.backend(d.commandComplete("DO"), d.commandComplete("ALTER ROLE"), d.ready('I'));
+        d.sentToClient();
 
-            assertEquals(1, lines.list.size());
-            String line = lines.list.get(0).getFormattedMessage();
-            assertTrue(line.contains("\"statement\":\"ALTER ROLE bob PASSWORD '***' /* xxx"), line.substring(0, 400));
-            assertTrue(!line.contains("secret-pw"), "no secret");
-            int redactedLength = sql.length() - "'secret-pw'".length() + "'***'".length();
-            assertTrue(line.endsWith("x…\",\"statement_length\":" + redactedLength + "}"),
-                    line.substring(line.length() - 200));
-            assertTrue(line.length() < AuditLog.MAX_STATEMENT_CHARS + 1000, "cut to about " + AuditLog.MAX_STATEMENT_CHARS);
-        } finally {
-            audit.detachAppender(lines);
-        }
+        assertEquals(1, lines.size());
+        String line = lines.get(0).getFormattedMessage();
+        assertTrue(line.contains("\"statement\":\"ALTER ROLE bob PASSWORD '***' /* xxx"), line.substring(0, 400));
+        assertFalse(line.contains("secret-pw"), "no secret");
+        int redactedLength = sql.length() - "'secret-pw'".length() + "'***'".length();
+        assertTrue(line.endsWith("x…\",\"statement_length\":" + redactedLength + "}"),
+                line.substring(line.length() - 200));
+        assertTrue(line.length() < AuditLog.MAX_STATEMENT_CHARS + 1000, "cut to about " + AuditLog.MAX_STATEMENT_CHARS);
     }
 
     @Test
@@ -206,27 +213,20 @@ class AnalysisAheadTest {
 
     @Test
     void aCancelWhileTheQueryIsHeldRefusesItInBandWithoutAnAuditLine() {
-        Logger audit = (Logger) LoggerFactory.getLogger(AuditLog.LOGGER);
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        audit.addAppender(lines);
-        try {
-            d.gate.cancelPending(true);
-            d.client(d.query("SELECT 1; ALTER ROLE bob PASSWORD 'pw'"));
-            assertEquals(List.of("Q " + CANCELLED + "; SELECT 1; ALTER ROLE bob PASSWORD 'pw'"), d.sentToBackend(),
-                    "nothing of the text runs: the refusal fails the whole Query");
-            assertEquals(0, d.classifier.classifications, "a text that will not run is not classified");
-            d.backend(d.error("57014", "canceling statement due to user request"), d.ready('I'));
-            assertEquals(List.of(STRIPPED_CANCEL, "ReadyForQuery I"), d.sentToClient(), "the error as PostgreSQL's own");
-            assertTrue(lines.list.isEmpty(), "a cancel is no password command: no audit line");
+        List<ILoggingEvent> lines = captureAudit();
+        d.gate.cancelPending(true);
+        d.client(d.query("SELECT 1; ALTER ROLE bob PASSWORD 'pw'"));
+        assertEquals(List.of("Q " + CANCELLED + "; SELECT 1; ALTER ROLE bob PASSWORD 'pw'"), d.sentToBackend(),
+                "nothing of the text runs: the refusal fails the whole Query");
+        assertEquals(0, d.classifier.classifications, "a text that will not run is not classified");
+        d.backend(d.error("57014", "canceling statement due to user request"), d.ready('I'));
+        assertEquals(List.of(STRIPPED_CANCEL, "ReadyForQuery I"), d.sentToClient(), "the error as PostgreSQL's own");
+        assertTrue(lines.isEmpty(), "a cancel is no password command: no audit line");
 
-            d.client(d.query("SELECT 2"));
-            assertEquals(List.of("Q SELECT 2"), d.sentToBackend(), "one statement only");
-            d.backend(d.rowDescription(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
-            d.sentToClient();
-        } finally {
-            audit.detachAppender(lines);
-        }
+        d.client(d.query("SELECT 2"));
+        assertEquals(List.of("Q SELECT 2"), d.sentToBackend(), "one statement only");
+        d.backend(d.rowDescription(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
     }
 
     @Test
