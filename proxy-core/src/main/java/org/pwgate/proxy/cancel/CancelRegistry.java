@@ -5,6 +5,7 @@ import java.security.SecureRandom;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
 import org.pwgate.proxy.protocol.BackendMessage.BackendKeyData;
 
 /**
@@ -15,15 +16,16 @@ import org.pwgate.proxy.protocol.BackendMessage.BackendKeyData;
 public final class CancelRegistry {
 
     /**
-     * Where a cancel goes: the backend's address and its own key for the session, and what the
-     * session itself does on a cancel ({@code onCancel}, run on the thread that took the request).
+     * Where a cancel goes: the backend's address and its own key for the session, and the session's
+     * say in it: {@code onCancel} gets the forward to the backend and runs it now, later, or not
+     * at all when the session answers the cancel itself (called on the thread that took the request).
      */
-    public record Target(SocketAddress backend, BackendKeyData backendKey, Runnable onCancel) {
-        private static final Runnable NOTHING = () -> { };
+    public record Target(SocketAddress backend, BackendKeyData backendKey, Consumer<Runnable> onCancel) {
+        private static final Consumer<Runnable> FORWARD_NOW = Runnable::run;
 
-        /** A session that does nothing of its own on a cancel. */
+        /** A session that has the cancel forwarded at once. */
         public Target(SocketAddress backend, BackendKeyData backendKey) {
-            this(backend, backendKey, NOTHING);
+            this(backend, backendKey, FORWARD_NOW);
         }
     }
 

@@ -81,8 +81,10 @@ final class PasswordCommandGate implements SessionGate {
     private byte[] scratch;
     /** The analysis done ahead for the frame the relay hands over next ({@link #prepare}); null when none. */
     private Ahead ahead;
-    /** A cancel came while the relay held this session's frames: the next statement among them is refused with 57014. */
+    /** A cancel came while the relay held this session's frames: their first statement is refused with 57014. */
     private boolean cancelPending;
+    /** Whether that refusal was made. */
+    private boolean cancelApplied;
 
     /** Long texts analysed on the calling thread: for tests of the protocol mechanics. */
     PasswordCommandGate(Supplier<PwgateConfig> config, SessionState session, StatementClassifier classifier,
@@ -118,10 +120,14 @@ final class PasswordCommandGate implements SessionGate {
 
     @Override
     public void onClientFrame(Frame f, Consumer<Frame> toBackend) {
+        byte tag = f.tag();
         try {
             onClientFrameInState(f, toBackend);
         } finally {
             ahead = null; // it was for this frame, or it is stale
+            if (tag == 'Q' || tag == 'E' || tag == 'S' || tag == 'F') {
+                cancelPending = false; // the first statement, or its batch, went by: used or not, the cancel was for it
+            }
         }
     }
 
@@ -184,8 +190,11 @@ final class PasswordCommandGate implements SessionGate {
             }
             case 'c', 'f' -> {
                 // A second marker right behind the first says nothing more (the server ignores a
-                // CopyDone outside COPY); kept once, a flood of them cannot grow the queue.
-                if (queue.tailKind() != ResponseQueue.COPY_END) {
+                // CopyDone outside COPY); kept once, a flood of them cannot grow the queue. With
+                // nothing queued, no COPY can be starting that it would end (the server ended it
+                // already, with an error the client had not read): it is not kept at all, or it
+                // would count as an owed answer until the backend's next message.
+                if (!queue.isEmpty() && queue.tailKind() != ResponseQueue.COPY_END) {
                     queue.push(ResponseQueue.COPY_END, null);
                 }
                 out.accept(f);
@@ -219,6 +228,7 @@ final class PasswordCommandGate implements SessionGate {
             // Nothing of the text runs: the refusal in front of it fails the whole Query, as a
             // cancel would have, and the text cannot change the lexing window either.
             cancelPending = false;
+            cancelApplied = true;
             Rewrite rewrite = cancelled(f.body());
             plan = rewrite.plan();
             send = new Frame((byte) 'Q', rewrite.body());
@@ -327,6 +337,7 @@ final class PasswordCommandGate implements SessionGate {
         if (cancelPending && restrictionOn() && !reserved) {
             // The guard's names are reserved only while the restriction is on; off, the cancel lapses.
             cancelPending = false;
+            cancelApplied = true;
             injectGuard(new Guarded(null, CANCELLED), config.get(), b.alloc(), out);
             queue.push(ResponseQueue.EXECUTE, null);
             out.accept(f);
@@ -724,8 +735,17 @@ final class PasswordCommandGate implements SessionGate {
     static final Decision CANCELLED = Decision.refuse(SqlState.QUERY_CANCELED, "canceling statement due to user request");
 
     @Override
-    public void cancelPending(boolean pending) {
-        cancelPending = pending;
+    public void cancelHeld() {
+        cancelPending = true;
+        cancelApplied = false;
+    }
+
+    @Override
+    public boolean cancelApplied() {
+        boolean applied = cancelApplied;
+        cancelPending = false;
+        cancelApplied = false;
+        return applied;
     }
 
     /** The Query body with the cancellation in front of the client's text, and its plan: one guard, at the start. */

@@ -36,12 +36,20 @@ public interface SessionGate {
     /**
      * A CancelRequest for this session came while the relay held client frames that the backend
      * has not seen, with nothing else in flight: the client meant the statement it is waiting
-     * for, which PostgreSQL, idle, would never get the cancel for. {@code true}: the next
-     * statement to run among those frames (a Query, or an Execute) is refused in band with 57014,
-     * as PostgreSQL answers a statement cancelled as it starts. {@code false}: the relay has passed
-     * the held frames on; a cancel not yet applied lapses.
+     * for, which PostgreSQL, idle, would never get the cancel for. The first statement among
+     * those frames, a Query or the Execute of the first batch, is then refused in band with 57014,
+     * as PostgreSQL answers a statement cancelled as it starts; a Sync, Query or FunctionCall that
+     * goes on without it ends the chance.
      */
-    default void cancelPending(boolean pending) {}
+    default void cancelHeld() {}
+
+    /**
+     * After the held frames have gone on: whether the cancel of {@link #cancelHeld} was applied
+     * (if not, the relay forwards it to the backend). Forgets it either way.
+     */
+    default boolean cancelApplied() {
+        return false;
+    }
 
     void onBackendFrame(Frame frame, Consumer<Frame> toClient);
 

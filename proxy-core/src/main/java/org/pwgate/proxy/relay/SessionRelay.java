@@ -106,6 +106,8 @@ public final class SessionRelay {
     private Frame preparing;
     /** Client frames that arrived behind {@link #preparing}, in order. */
     private final ArrayDeque<Frame> heldBehind = new ArrayDeque<>();
+    /** The forward of a cancel the gate was asked to apply to the held frames; null when none. */
+    private Runnable heldCancel;
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -133,20 +135,36 @@ public final class SessionRelay {
     }
 
     /**
-     * A CancelRequest with this session's key came (any thread). It is forwarded to the backend
-     * as always; if the statement the client waits for is still held here, in preparation or
-     * behind it, with nothing else in flight, the backend is idle and would drop the cancel, so
-     * the gate refuses that statement in band instead ({@link SessionGate#cancelPending}).
+     * A CancelRequest with this session's key came (any thread); {@code forward} sends it to the
+     * backend. If the statement the client waits for is still held here, in preparation or behind
+     * it, with nothing else in flight, the backend is idle and would drop the cancel: the gate
+     * refuses that statement in band instead ({@link SessionGate#cancelHeld}), and the cancel is
+     * not forwarded, where it could meet the client's next statement. If the held frames go on
+     * without a statement to refuse, it is forwarded then. Otherwise it is forwarded at once.
      */
-    public void cancelRequested() {
+    public void cancelRequested(Runnable forward) {
         try {
             client.eventLoop().execute(() -> {
-                if (!ended && preparing != null && gate.pendingAnswers() == 0) {
-                    gate.cancelPending(true);
+                if (!ended && preparing != null && heldCancel == null && gate.pendingAnswers() == 0) {
+                    gate.cancelHeld();
+                    heldCancel = forward;
+                } else {
+                    forward.run();
                 }
             });
         } catch (RejectedExecutionException stopping) {
-            // pwgate is shutting down: the forwarded cancel is all there is.
+            forward.run(); // pwgate is shutting down: forwarding is all there is
+        }
+    }
+
+    /** The held frames have gone on: a cancel the gate did not apply is forwarded now. */
+    private void settleHeldCancel() {
+        Runnable forward = heldCancel;
+        if (forward != null) {
+            heldCancel = null;
+            if (!gate.cancelApplied()) {
+                forward.run();
+            }
         }
     }
 
@@ -311,7 +329,7 @@ public final class SessionRelay {
                 }
             }
             if (preparing == null) {
-                gate.cancelPending(false); // a cancel meant for what was held lapses with it
+                settleHeldCancel();
             }
             flushToBackend();
             readClientIfFree();
@@ -457,6 +475,7 @@ public final class SessionRelay {
         toBackendWire.emit();
         // A frame still in preparation is released once the worker is done with it (prepared()).
         releaseHeld();
+        heldCancel = null; // nothing left to cancel
         gate.close();
         onEnd.run();
     }

@@ -3,6 +3,7 @@ package org.pwgate.proxy.startup;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -169,8 +170,8 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             // One line per cancel, as per session: a slow or lost cancel can then be placed between
             // the client, pwgate and the server's log. The keys themselves are never logged.
             long start = System.nanoTime();
-            target.get().onCancel().run();
-            services.cancelForwarder().forward(ctx.channel().eventLoop(), target.get()).addListener(f -> {
+            EventLoop loop = ctx.channel().eventLoop();
+            Runnable forward = () -> services.cancelForwarder().forward(loop, target.get()).addListener(f -> {
                 long ms = (System.nanoTime() - start) / 1_000_000;
                 if (f.isSuccess()) {
                     log.info("{}: cancel request forwarded to the backend in {} ms", connId, ms);
@@ -178,6 +179,13 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
                     log.warn("{}: forwarding a cancel request failed after {} ms: {}", connId, ms, f.cause().toString());
                 }
             });
+            try {
+                // The session may answer the cancel itself (a statement it still holds), or forward later.
+                target.get().onCancel().accept(forward);
+            } catch (RuntimeException e) {
+                log.warn("{}: the session could not take the cancel request ({}); forwarding it", connId, e.toString());
+                forward.run();
+            }
         } else {
             log.debug("{}: cancel request with an unknown key, dropped", connId);
         }
@@ -361,10 +369,12 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         // The relay is made below; a cancel can only come once the client has the key, after that.
         AtomicReference<SessionRelay> relayForCancels = new AtomicReference<>();
         Optional<BackendKeyData> clientKey = backend.key().map(k -> services.cancelRegistry().register(
-                new CancelRegistry.Target(services.backend().address(), k, () -> {
+                new CancelRegistry.Target(services.backend().address(), k, forward -> {
                     SessionRelay r = relayForCancels.get();
                     if (r != null) {
-                        r.cancelRequested();
+                        r.cancelRequested(forward);
+                    } else {
+                        forward.run();
                     }
                 })));
         clientKey.ifPresent(this::write);

@@ -214,7 +214,7 @@ class AnalysisAheadTest {
     @Test
     void aCancelWhileTheQueryIsHeldRefusesItInBandWithoutAnAuditLine() {
         List<ILoggingEvent> lines = captureAudit();
-        d.gate.cancelPending(true);
+        d.gate.cancelHeld();
         d.client(d.query("SELECT 1; ALTER ROLE bob PASSWORD 'pw'"));
         assertEquals(List.of("Q " + CANCELLED + "; SELECT 1; ALTER ROLE bob PASSWORD 'pw'"), d.sentToBackend(),
                 "nothing of the text runs: the refusal fails the whole Query");
@@ -231,7 +231,7 @@ class AnalysisAheadTest {
 
     @Test
     void aCancelWhileAnExtendedBatchIsHeldRefusesItsExecute() {
-        d.gate.cancelPending(true);
+        d.gate.cancelHeld();
         d.client(d.parse("", "SELECT pg_sleep(10)"), d.bind("", ""), d.execute(""), d.sync());
         assertEquals(List.of("P '' SELECT pg_sleep(10)", "B '' ''", "C P pwgate_guard", "C S pwgate_guard",
                 "P pwgate_guard " + CANCELLED, "B pwgate_guard pwgate_guard", "E pwgate_guard", "E ''", "S"),
@@ -242,12 +242,41 @@ class AnalysisAheadTest {
     }
 
     @Test
-    void aCancelThatLapsesRefusesNothing() {
-        d.gate.cancelPending(true);
-        d.gate.cancelPending(false);
-        d.client(d.query("SELECT 1"));
-        assertEquals(List.of("Q SELECT 1"), d.sentToBackend());
-        d.backend(d.rowDescription(), d.dataRow("1"), d.commandComplete("SELECT 1"), d.ready('I'));
+    void aCancelAppliesToTheFirstStatementOnlyAndSaysSo() {
+        d.gate.cancelHeld();
+        d.client(d.query("SELECT 1"), d.query("SELECT 2"));
+        assertEquals(List.of("Q " + CANCELLED + "; SELECT 1", "Q SELECT 2"), d.sentToBackend());
+        assertTrue(d.gate.cancelApplied());
+        assertFalse(d.gate.cancelApplied(), "forgotten once told");
+        d.backend(d.error("57014", "canceling statement due to user request"), d.ready('I'),
+                d.rowDescription(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
+    }
+
+    @Test
+    void aCancelLapsesWithTheFirstBatchItCouldNotRefuse() {
+        // Restriction off: the guard's names are the client's to use, so an Execute is not refused,
+        // and the cancel must not fall on the statement after the batch instead.
+        d.restrict(false);
+        d.gate.cancelHeld();
+        d.client(d.parse("", "SELECT pg_sleep(10)"), d.bind("", ""), d.execute(""), d.sync(), d.query("SELECT 2"));
+        assertEquals(List.of("P '' SELECT pg_sleep(10)", "B '' ''", "E ''", "S", "Q SELECT 2"), d.sentToBackend());
+        assertFalse(d.gate.cancelApplied(), "not applied: the relay forwards it");
+        d.backend(d.parseComplete(), d.bindComplete(), d.commandComplete("SELECT 1"), d.ready('I'),
+                d.rowDescription(), d.dataRow("2"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
+
+        // A batch that failed before its Execute (the gate skips to the Sync): the same.
+        d.restrict(true);
+        d.client(d.parse("", "SELECT 1/0"), d.bind("", ""), d.execute(""));
+        d.backend(d.parseComplete(), d.bindComplete(), d.error("22012", "division by zero"));
+        d.sentToBackend();
+        d.sentToClient();
+        d.gate.cancelHeld();
+        d.client(d.parse("", "SELECT 3"), d.bind("", ""), d.execute(""), d.sync(), d.query("SELECT 4"));
+        assertEquals(List.of("P '' SELECT 3", "B '' ''", "E ''", "S", "Q SELECT 4"), d.sentToBackend());
+        assertFalse(d.gate.cancelApplied());
+        d.backend(d.ready('I'), d.rowDescription(), d.dataRow("4"), d.commandComplete("SELECT 1"), d.ready('I'));
         d.sentToClient();
     }
 

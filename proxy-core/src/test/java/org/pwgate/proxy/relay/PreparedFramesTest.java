@@ -110,27 +110,45 @@ class PreparedFramesTest {
     }
 
     @Test
-    void aCancelWhileTheAwaitedStatementIsHeldIsTheGatesToApplyUntilTheHeldFramesAreSent() {
+    void aCancelWhileTheAwaitedStatementIsHeldGoesToTheGateNotTheBackend() {
+        List<String> forwarded = new ArrayList<>();
         client.writeInbound(wire(query("slow one"), query("two")));
-        relay.cancelRequested();
+        relay.cancelRequested(() -> forwarded.add("cancel"));
         flushTasks();
-        assertEquals(List.of(true), gate.cancels, "nothing in flight: the backend would drop the cancel");
+        assertEquals(List.of("held"), gate.cancels, "nothing in flight: the backend would drop the cancel");
+        gate.applies = true;
         gate.finish();
         assertEquals(List.of("Q slow one", "Q two"), sentToBackend());
-        assertEquals(List.of(true, false), gate.cancels, "it lapses once the held frames are sent");
+        assertEquals(List.of("held", "settled"), gate.cancels);
+        assertEquals(List.of(), forwarded, "applied in band: forwarding it could cancel the client's next statement");
     }
 
     @Test
-    void aCancelWithAnEarlierStatementInFlightOrNothingHeldIsTheBackendsAlone() {
-        gate.owed = 1; // an earlier statement still running: the forwarded cancel is for it
+    void aCancelTheGateDidNotApplyIsForwardedOnceTheHeldFramesHaveGoneOn() {
+        List<String> forwarded = new ArrayList<>();
         client.writeInbound(wire(query("slow one")));
-        relay.cancelRequested();
+        relay.cancelRequested(() -> forwarded.add("cancel"));
         flushTasks();
+        assertEquals(List.of(), forwarded);
+        gate.finish();
+        assertEquals(List.of("Q slow one"), sentToBackend());
+        assertEquals(List.of("cancel"), forwarded);
+    }
+
+    @Test
+    void aCancelWithAnEarlierStatementInFlightOrNothingHeldIsForwardedAtOnce() {
+        List<String> forwarded = new ArrayList<>();
+        gate.owed = 1; // an earlier statement still running: the cancel is for it
+        client.writeInbound(wire(query("slow one")));
+        relay.cancelRequested(() -> forwarded.add("first"));
+        flushTasks();
+        assertEquals(List.of("first"), forwarded);
         gate.finish();
         sentToBackend();
-        relay.cancelRequested(); // nothing held now
+        relay.cancelRequested(() -> forwarded.add("second")); // nothing held now
         flushTasks();
-        assertEquals(List.of(false), gate.cancels, "only the lapse at the end of the drain");
+        assertEquals(List.of("first", "second"), forwarded);
+        assertEquals(List.of(), gate.cancels, "the gate is never asked");
     }
 
     // ------------------------------------------------------------ the gate and the wire
@@ -138,13 +156,20 @@ class PreparedFramesTest {
     /** Passes everything on; prepares Queries starting with "slow", which complete on {@link #finish}. */
     private static final class PreparingGate implements SessionGate {
         final List<Frame> seen = new ArrayList<>();
-        final List<Boolean> cancels = new ArrayList<>();
+        final List<String> cancels = new ArrayList<>();
         int owed;
+        boolean applies;
         private final List<CompletableFuture<Void>> pending = new ArrayList<>();
 
         @Override
-        public void cancelPending(boolean pending) {
-            cancels.add(pending);
+        public void cancelHeld() {
+            cancels.add("held");
+        }
+
+        @Override
+        public boolean cancelApplied() {
+            cancels.add("settled");
+            return applies;
         }
 
         @Override
