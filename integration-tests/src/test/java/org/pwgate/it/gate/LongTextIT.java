@@ -131,12 +131,8 @@ class LongTextIT {
                 RawPg.Msg key = login.stream().filter(m -> m.tag() == 'K').findFirst().orElseThrow();
                 c.send(RawPg.query(slow));
                 Thread.sleep(100); // the text is in; its analysis takes longer
-                try (java.net.Socket cancel = new java.net.Socket("127.0.0.1", pwgate.port())) {
-                    byte[] request = new byte[16];
-                    RawPg.putInt(request, 0, 16);
-                    RawPg.putInt(request, 4, 80877102);
-                    System.arraycopy(key.body(), 0, request, 8, 8);
-                    cancel.getOutputStream().write(request);
+                try (RawPg cancel = RawPg.connect(pwgate.port())) {
+                    cancel.send(RawPg.cancelRequest(key));
                 }
                 List<RawPg.Msg> answer = c.readUntil(m -> m.tag() == 'Z', 60_000);
                 RawPg.Msg error = answer.stream().filter(RawPg.Msg::isError).findFirst().orElseThrow(

@@ -196,6 +196,15 @@ public final class RawPg implements AutoCloseable {
         return out;
     }
 
+    /** A CancelRequest carrying the key of {@code backendKeyData}, a 'K' message the server sent. */
+    public static byte[] cancelRequest(Msg backendKeyData) {
+        byte[] request = new byte[16];
+        putInt(request, 0, 16);
+        putInt(request, 4, 80877102);
+        System.arraycopy(backendKeyData.body(), 0, request, 8, 8);
+        return request;
+    }
+
     public static byte[] password(String response) {
         return tagged('p', (response + "\0").getBytes(StandardCharsets.UTF_8));
     }

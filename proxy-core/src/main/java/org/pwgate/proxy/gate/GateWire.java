@@ -58,6 +58,12 @@ final class GateWire {
         return end < 0 ? body.writerIndex() : end + 1;
     }
 
+    /** Bytes of the C string at {@code from}, without its NUL (to the body's end when it has none). */
+    static int cstringLength(ByteBuf body, int from) {
+        int end = nul(body, from);
+        return (end < 0 ? body.writerIndex() : end) - from;
+    }
+
     private static void cstring(ByteBuf out, String s) {
         out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
         out.writeByte(0);

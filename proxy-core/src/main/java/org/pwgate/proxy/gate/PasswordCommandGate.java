@@ -224,18 +224,16 @@ final class PasswordCommandGate implements SessionGate {
     private void query(Frame f, Consumer<Frame> out) {
         QueryPlan plan = null;
         Frame send = f;
-        if (cancelPending) {
+        if (takeCancel()) {
             // Nothing of the text runs: the refusal in front of it fails the whole Query, as a
             // cancel would have, and the text cannot change the lexing window either.
-            cancelPending = false;
-            cancelApplied = true;
             Rewrite rewrite = cancelled(f.body());
             plan = rewrite.plan();
             send = new Frame((byte) 'Q', rewrite.body());
             f.release();
         } else if (restrictionOn()) {
             ByteBuf body = f.body();
-            int len = Math.max(0, body.readableBytes() - 1); // without the terminating NUL
+            int len = queryTextLength(body);
             Ahead a = aheadFor(f);
             byte[] text;
             int off;
@@ -266,6 +264,11 @@ final class PasswordCommandGate implements SessionGate {
         out.accept(send);
     }
 
+    /** A Query's text: its body without the terminating NUL. */
+    private static int queryTextLength(ByteBuf body) {
+        return Math.max(0, body.readableBytes() - 1);
+    }
+
     private void parse(Frame f, Consumer<Frame> out) {
         ByteBuf b = f.body();
         int r = b.readerIndex();
@@ -274,8 +277,7 @@ final class PasswordCommandGate implements SessionGate {
             return;
         }
         int qStart = GateWire.afterName(b, r);
-        int qEnd = GateWire.nul(b, qStart);
-        int len = (qEnd < 0 ? b.writerIndex() : qEnd) - qStart;
+        int len = GateWire.cstringLength(b, qStart);
         Analysis analysis = null;
         Ahead a = aheadFor(f);
         if (a != null) {
@@ -334,16 +336,10 @@ final class PasswordCommandGate implements SessionGate {
         int r = b.readerIndex();
         Analysis analysis = lookup(portals, b, r);
         boolean reserved = GateWire.nameIs(b, r, GUARD_NAME);
-        if (cancelPending && restrictionOn() && !reserved) {
+        if (cancelPending && restrictionOn() && !reserved && takeCancel()) {
             // The guard's names are reserved only while the restriction is on; off, the cancel lapses.
-            cancelPending = false;
-            cancelApplied = true;
             injectGuard(new Guarded(null, CANCELLED), config.get(), b.alloc(), out);
-            queue.push(ResponseQueue.EXECUTE, null);
-            out.accept(f);
-            return;
-        }
-        if (analysis != null || reserved) {
+        } else if (analysis != null || reserved) {
             PwgateConfig cfg = config.get();
             if (cfg.parameters().restrictPasswordCommands()) {
                 if (reserved) {
@@ -706,11 +702,10 @@ final class PasswordCommandGate implements SessionGate {
         int len;
         if (f.tag() == 'Q' && restrictionOn()) {
             from = b.readerIndex();
-            len = Math.max(0, b.readableBytes() - 1);
+            len = queryTextLength(b);
         } else if (f.tag() == 'P') {
             from = GateWire.afterName(b, b.readerIndex());
-            int end = GateWire.nul(b, from);
-            len = (end < 0 ? b.writerIndex() : end) - from;
+            len = GateWire.cstringLength(b, from);
         } else {
             return null;
         }
@@ -738,6 +733,16 @@ final class PasswordCommandGate implements SessionGate {
     public void cancelHeld() {
         cancelPending = true;
         cancelApplied = false;
+    }
+
+    /** Uses up a pending cancel: true if there was one, which the caller now refuses its statement for. */
+    private boolean takeCancel() {
+        if (!cancelPending) {
+            return false;
+        }
+        cancelPending = false;
+        cancelApplied = true;
+        return true;
     }
 
     @Override

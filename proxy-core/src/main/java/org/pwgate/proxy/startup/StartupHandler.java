@@ -3,8 +3,8 @@ package org.pwgate.proxy.startup;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.EventLoop;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -366,7 +366,8 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             session.onParameterStatus(p.name(), p.value());
             write(p);
         }
-        // The relay is made below; a cancel can only come once the client has the key, after that.
+        // The relay is made below, after the key is registered; a cancel that comes before it is set
+        // is forwarded at once, as for any session with nothing held.
         AtomicReference<SessionRelay> relayForCancels = new AtomicReference<>();
         Optional<BackendKeyData> clientKey = backend.key().map(k -> services.cancelRegistry().register(
                 new CancelRegistry.Target(services.backend().address(), k, forward -> {
