@@ -19,6 +19,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -34,6 +35,7 @@ import org.postgresql.PGNotification;
 import org.postgresql.copy.CopyManager;
 import org.pwgate.it.support.Cancels;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.RawPg;
 
 /** The relay, end to end: pgjdbc through pwgate to a real PostgreSQL, restriction off. */
 class RelayIT {
@@ -249,6 +251,28 @@ class RelayIT {
         try (Connection c = pwgate.connect(PwgateHarness.APP, PwgateHarness.APP_PASSWORD);
              Statement s = c.createStatement()) {
             Cancels.assertStatementCancelStopsASleep(s);
+        }
+    }
+
+    @Test
+    void aCancelHasReachedTheBackendWhenItsConnectionCloses() throws Exception {
+        // libpq and pgjdbc wait for the server to close the cancel connection before they go on,
+        // so that a late cancel cannot hit the statement they send next. PostgreSQL closes it once
+        // it has signalled the backend, and an idle backend drops the signal: a cancel for an idle
+        // session, waited for, must leave the next statement alone. Ten rounds, because a cancel
+        // that is still on its way lands in the sleep by chance, if often.
+        try (RawPg c = RawPg.connect(pwgate.port())) {
+            RawPg.Msg key = c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of()).stream()
+                    .filter(m -> m.tag() == 'K').findFirst().orElseThrow();
+            for (int round = 0; round < 10; round++) {
+                try (RawPg cancel = RawPg.connect(pwgate.port())) {
+                    cancel.send(RawPg.cancelRequest(key));
+                    assertEquals(List.of(), cancel.readToEnd(5_000), "pwgate answers a cancel with nothing");
+                }
+                c.send(RawPg.query("SELECT pg_sleep(0.05)"));
+                List<RawPg.Msg> answer = c.readUntil(m -> m.tag() == 'Z', 10_000);
+                assertFalse(answer.stream().anyMatch(RawPg.Msg::isError), "round " + round + ": " + answer);
+            }
         }
     }
 

@@ -19,7 +19,9 @@ import org.pwgate.proxy.tls.BackendTls;
 
 /**
  * Sends a CancelRequest with the backend's real key, from a fresh connection, as the protocol
- * wants; the backend answers nothing and closes. Completes when the request has been written.
+ * wants; the backend answers nothing and closes. Completes when the backend has closed the
+ * connection after the request was written: PostgreSQL closes it once it has signalled the
+ * backend process, which is what a client waits for before it goes on (see {@link Cancel}).
  *
  * <p>The connection is secured as a session's is ({@code backend.tls}): the key cancels any
  * query of that backend process, so with {@code require} or stricter it does not cross the
@@ -44,7 +46,7 @@ public final class CancelForwarder {
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target.backend());
         ScheduledFuture<?> timeout = loop.schedule(() -> done.tryFailure(new TimeoutException(
-                "the backend did not take the cancel request within " + connectTimeout.toMillis() + " ms")),
+                "the backend did not take the cancel request and close within " + connectTimeout.toMillis() + " ms")),
                 connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
         done.addListener(f -> {
             timeout.cancel(false);
@@ -73,11 +75,12 @@ public final class CancelForwarder {
         StartupCodec.encode(new CancelRequest(target.backendKey().processId(), target.backendKey().secretKey()), out);
         channel.writeAndFlush(out).addListener((ChannelFutureListener) w -> {
             if (w.isSuccess()) {
-                done.trySuccess(null);
+                // Nothing is read: whatever the backend sends is dropped with the connection.
+                channel.closeFuture().addListener(c -> done.trySuccess(null));
             } else {
                 done.tryFailure(w.cause());
+                w.channel().close();
             }
-            w.channel().close();
         });
     }
 }

@@ -17,11 +17,11 @@ public final class CancelRegistry {
 
     /**
      * Where a cancel goes: the backend's address and its own key for the session, and the session's
-     * say in it: {@code onCancel} gets the forward to the backend and runs it now, later, or not
-     * at all when the session answers the cancel itself (called on the thread that took the request).
+     * say in it: {@code onCancel} gets the request and forwards it now, later, or settles it when
+     * the session answers the cancel itself (called on the thread that took the request).
      */
-    public record Target(SocketAddress backend, BackendKeyData backendKey, Consumer<Runnable> onCancel) {
-        private static final Consumer<Runnable> FORWARD_NOW = Runnable::run;
+    public record Target(SocketAddress backend, BackendKeyData backendKey, Consumer<Cancel> onCancel) {
+        private static final Consumer<Cancel> FORWARD_NOW = Cancel::forward;
 
         /** A session that has the cancel forwarded at once. */
         public Target(SocketAddress backend, BackendKeyData backendKey) {

@@ -15,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.BackendSession;
+import org.pwgate.proxy.cancel.Cancel;
 import org.pwgate.proxy.gate.SessionGate;
 import org.pwgate.proxy.metrics.PwgateMetrics;
 import org.pwgate.proxy.metrics.QueryTracker;
@@ -106,8 +107,8 @@ public final class SessionRelay {
     private Frame preparing;
     /** Client frames that arrived behind {@link #preparing}, in order. */
     private final ArrayDeque<Frame> heldBehind = new ArrayDeque<>();
-    /** The forward of a cancel the gate was asked to apply to the held frames; null when none. */
-    private Runnable heldCancel;
+    /** A cancel the gate was asked to apply to the held frames; null when none. */
+    private Cancel heldCancel;
 
     public SessionRelay(String connId, Channel client, Channel backend, SessionState state, SessionGate gate,
                         PwgateMetrics metrics, QueryTracker tracker, Runnable onEnd) {
@@ -135,35 +136,37 @@ public final class SessionRelay {
     }
 
     /**
-     * A CancelRequest with this session's key came (any thread); {@code forward} sends it to the
-     * backend. If the statement the client waits for is still held here, in preparation or behind
-     * it, with nothing else in flight, the backend is idle and would drop the cancel: the gate
-     * refuses that statement in band instead ({@link SessionGate#cancelHeld}), and the cancel is
-     * not forwarded, where it could meet the client's next statement. If the held frames go on
-     * without a statement to refuse, it is forwarded then. Otherwise it is forwarded at once.
+     * A CancelRequest with this session's key came (any thread). If the statement the client waits
+     * for is still held here, in preparation or behind it, with nothing else in flight, the backend
+     * is idle and would drop the cancel: the gate refuses that statement in band instead
+     * ({@link SessionGate#cancelHeld}), and the cancel is settled, not forwarded, where it could
+     * meet the client's next statement. If the held frames go on without a statement to refuse, it
+     * is forwarded then. Otherwise it is forwarded at once.
      */
-    public void cancelRequested(Runnable forward) {
+    public void cancelRequested(Cancel cancel) {
         try {
             client.eventLoop().execute(() -> {
                 if (!ended && preparing != null && heldCancel == null && gate.pendingAnswers() == 0) {
                     gate.cancelHeld();
-                    heldCancel = forward;
+                    heldCancel = cancel;
                 } else {
-                    forward.run();
+                    cancel.forward();
                 }
             });
         } catch (RejectedExecutionException stopping) {
-            forward.run(); // pwgate is shutting down: forwarding is all there is
+            cancel.forward(); // pwgate is shutting down: forwarding is all there is
         }
     }
 
     /** The held frames have gone on: a cancel the gate did not apply is forwarded now. */
     private void settleHeldCancel() {
-        Runnable forward = heldCancel;
-        if (forward != null) {
+        Cancel cancel = heldCancel;
+        if (cancel != null) {
             heldCancel = null;
-            if (!gate.cancelApplied()) {
-                forward.run();
+            if (gate.cancelApplied()) {
+                cancel.settle();
+            } else {
+                cancel.forward();
             }
         }
     }
@@ -475,7 +478,10 @@ public final class SessionRelay {
         toBackendWire.emit();
         // A frame still in preparation is released once the worker is done with it (prepared()).
         releaseHeld();
-        heldCancel = null; // nothing left to cancel
+        if (heldCancel != null) {
+            heldCancel.settle(); // nothing left to cancel
+            heldCancel = null;
+        }
         gate.close();
         onEnd.run();
     }

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.pwgate.auth.AuthOutcome;
 import org.pwgate.auth.ClientAuthenticator;
@@ -24,6 +25,7 @@ import org.pwgate.auth.Credential;
 import org.pwgate.proxy.admin.ShutdownCoordinator;
 import org.pwgate.proxy.backend.BackendLoginException;
 import org.pwgate.proxy.backend.BackendSession;
+import org.pwgate.proxy.cancel.Cancel;
 import org.pwgate.proxy.cancel.CancelRegistry;
 import org.pwgate.proxy.protocol.BackendCodec;
 import org.pwgate.proxy.protocol.BackendMessage;
@@ -60,7 +62,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   AWAITING_STARTUP --SSLRequest/GSSENCRequest: 'N'--> AWAITING_STARTUP
- *                    --CancelRequest: forward, close--> CLOSED
+ *                    --CancelRequest: forward, close once done--> CLOSED
  *                    --StartupMessage: MD5 challenge--> AWAITING_PASSWORD --PasswordMessage-->
  *   VERIFYING (credential lookup, async) --ok--> CONNECTING_BACKEND --ReadyForQuery--> ESTABLISHED
  *   any refusal, timeout or violation: ErrorResponse, close --> CLOSED
@@ -166,30 +168,57 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
     private void onCancel(CancelRequest cancel) {
         state = State.CLOSED;
         Optional<CancelRegistry.Target> target = services.cancelRegistry().lookup(cancel.processId(), cancel.secretKey());
-        if (target.isPresent()) {
+        if (target.isEmpty()) {
+            log.debug("{}: cancel request with an unknown key, dropped", connId);
+            ctx.close();
+            return;
+        }
+        // The connection stays open until the cancel is done, as PostgreSQL's does (see Cancel).
+        Cancel request = new ClientCancel(target.get());
+        try {
+            // The session may answer the cancel itself (a statement it still holds), or forward later.
+            target.get().onCancel().accept(request);
+        } catch (RuntimeException e) {
+            log.warn("{}: the session could not take the cancel request ({}); forwarding it", connId, e.toString());
+            request.forward();
+        }
+    }
+
+    /** The cancel this connection carries; its first decision closes the connection, at once or once forwarded. */
+    private final class ClientCancel implements Cancel {
+        private final CancelRegistry.Target target;
+        private final AtomicBoolean decided = new AtomicBoolean();
+        private final long start = System.nanoTime();
+
+        ClientCancel(CancelRegistry.Target target) {
+            this.target = target;
+        }
+
+        @Override
+        public void forward() {
+            if (!decided.compareAndSet(false, true)) {
+                return;
+            }
             // One line per cancel, as per session: a slow or lost cancel can then be placed between
             // the client, pwgate and the server's log. The keys themselves are never logged.
-            long start = System.nanoTime();
-            EventLoop loop = ctx.channel().eventLoop();
-            Runnable forward = () -> services.cancelForwarder().forward(loop, target.get()).addListener(f -> {
+            services.cancelForwarder().forward(ctx.channel().eventLoop(), target).addListener(f -> {
                 long ms = (System.nanoTime() - start) / 1_000_000;
                 if (f.isSuccess()) {
-                    log.info("{}: cancel request forwarded to the backend in {} ms", connId, ms);
+                    log.info("{}: cancel request forwarded to the backend, which took it in {} ms", connId, ms);
                 } else {
                     log.warn("{}: forwarding a cancel request failed after {} ms: {}", connId, ms, f.cause().toString());
                 }
+                ctx.close();
             });
-            try {
-                // The session may answer the cancel itself (a statement it still holds), or forward later.
-                target.get().onCancel().accept(forward);
-            } catch (RuntimeException e) {
-                log.warn("{}: the session could not take the cancel request ({}); forwarding it", connId, e.toString());
-                forward.run();
-            }
-        } else {
-            log.debug("{}: cancel request with an unknown key, dropped", connId);
         }
-        ctx.close();
+
+        @Override
+        public void settle() {
+            if (decided.compareAndSet(false, true)) {
+                log.info("{}: cancel request answered by the session itself", connId);
+                ctx.close();
+            }
+        }
     }
 
     private void onStartupMessage(StartupMessage m) {
@@ -370,12 +399,12 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         // is forwarded at once, as for any session with nothing held.
         AtomicReference<SessionRelay> relayForCancels = new AtomicReference<>();
         Optional<BackendKeyData> clientKey = backend.key().map(k -> services.cancelRegistry().register(
-                new CancelRegistry.Target(services.backend().address(), k, forward -> {
+                new CancelRegistry.Target(services.backend().address(), k, cancel -> {
                     SessionRelay r = relayForCancels.get();
                     if (r != null) {
-                        r.cancelRequested(forward);
+                        r.cancelRequested(cancel);
                     } else {
-                        forward.run();
+                        cancel.forward();
                     }
                 })));
         clientKey.ifPresent(this::write);

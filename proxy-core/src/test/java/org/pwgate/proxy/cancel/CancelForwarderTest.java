@@ -46,24 +46,37 @@ class CancelForwarderTest {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** Accepts one connection; answers an SSLRequest with {@code sslAnswer} (0: no answer); records the rest until EOF. */
+    /**
+     * Accepts one connection; answers an SSLRequest with {@code sslAnswer} (0: no answer); records
+     * up to a cancel request, or to EOF, and then closes after {@code closeDelayMs}, as PostgreSQL
+     * closes once it has signalled the backend process.
+     */
     static final class RecordingBackend implements AutoCloseable {
         final ServerSocket server;
         final CompletableFuture<byte[]> received = new CompletableFuture<>();
+        final CompletableFuture<Long> closedAt = new CompletableFuture<>();
 
         RecordingBackend(byte sslAnswer) throws Exception {
+            this(sslAnswer, 0);
+        }
+
+        RecordingBackend(byte sslAnswer, long closeDelayMs) throws Exception {
             server = new ServerSocket(0, 10, InetAddress.getByName("127.0.0.1"));
             Thread t = new Thread(() -> {
                 try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
                     ByteArrayOutputStream all = new ByteArrayOutputStream();
                     byte[] head = in.readNBytes(8);
                     all.write(head);
-                    if (head.length == 8 && ByteBuffer.wrap(head, 4, 4).getInt() == SSL_REQUEST && sslAnswer != 0) {
+                    boolean ssl = head.length == 8 && ByteBuffer.wrap(head, 4, 4).getInt() == SSL_REQUEST;
+                    if (ssl && sslAnswer != 0) {
                         s.getOutputStream().write(sslAnswer);
                         s.getOutputStream().flush();
                     }
-                    all.write(in.readAllBytes());
+                    // The rest of the cancel request (all of it after an SSLRequest), or less at EOF.
+                    all.write(in.readNBytes(ssl ? 16 : 8));
                     received.complete(all.toByteArray());
+                    Thread.sleep(closeDelayMs);
+                    closedAt.complete(System.nanoTime());
                 } catch (Exception e) {
                     received.completeExceptionally(e);
                 }
@@ -107,6 +120,31 @@ class CancelForwarderTest {
             Future<Void> done = forward(tls(BackendTlsMode.DISABLE), backend.address(), Duration.ofSeconds(5));
             assertTrue(done.await(5, TimeUnit.SECONDS) && done.isSuccess(), String.valueOf(done.cause()));
             assertArrayEquals(cancelRequest(), backend.received.get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void theForwardIsDoneOnlyOnceTheBackendHasClosedTheConnection() throws Exception {
+        // Only then may the client's cancel connection close: the client goes on after that close.
+        try (RecordingBackend backend = new RecordingBackend((byte) 0, 400)) {
+            Future<Void> done = forward(tls(BackendTlsMode.DISABLE), backend.address(), Duration.ofSeconds(5));
+            assertArrayEquals(cancelRequest(), backend.received.get(5, TimeUnit.SECONDS));
+            assertFalse(done.await(200, TimeUnit.MILLISECONDS), "done before the backend closed");
+            assertTrue(done.await(5, TimeUnit.SECONDS) && done.isSuccess(), String.valueOf(done.cause()));
+            assertTrue(System.nanoTime() >= backend.closedAt.get(1, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aBackendThatTakesTheRequestButNeverClosesIsGivenUpAfterTheConnectTimeout() throws Exception {
+        try (RecordingBackend backend = new RecordingBackend((byte) 0, 60_000)) {
+            long t0 = System.nanoTime();
+            Future<Void> done = forward(tls(BackendTlsMode.DISABLE), backend.address(), Duration.ofMillis(300));
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(done.cause() instanceof TimeoutException, String.valueOf(done.cause()));
+            assertTrue(ms >= 250 && ms < 3000, ms + " ms");
+            assertArrayEquals(cancelRequest(), backend.received.get(1, TimeUnit.SECONDS));
         }
     }
 

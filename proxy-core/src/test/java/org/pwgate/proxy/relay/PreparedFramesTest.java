@@ -18,6 +18,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.pwgate.proxy.cancel.Cancel;
 import org.pwgate.proxy.backend.BackendConnector;
 import org.pwgate.proxy.backend.BackendSessions;
 import org.pwgate.proxy.gate.SessionGate;
@@ -113,26 +114,42 @@ class PreparedFramesTest {
     void aCancelWhileTheAwaitedStatementIsHeldGoesToTheGateNotTheBackend() {
         List<String> forwarded = new ArrayList<>();
         client.writeInbound(wire(query("slow one"), query("two")));
-        relay.cancelRequested(() -> forwarded.add("cancel"));
+        relay.cancelRequested(recorded(forwarded, "cancel"));
         flushTasks();
         assertEquals(List.of("held"), gate.cancels, "nothing in flight: the backend would drop the cancel");
+        assertEquals(List.of(), forwarded, "the client's cancel connection stays open while the frame is held");
         gate.applies = true;
         gate.finish();
         assertEquals(List.of("Q slow one", "Q two"), sentToBackend());
         assertEquals(List.of("held", "settled"), gate.cancels);
-        assertEquals(List.of(), forwarded, "applied in band: forwarding it could cancel the client's next statement");
+        assertEquals(List.of("cancel settled"), forwarded,
+                "applied in band: forwarding it could cancel the client's next statement");
     }
 
     @Test
     void aCancelTheGateDidNotApplyIsForwardedOnceTheHeldFramesHaveGoneOn() {
         List<String> forwarded = new ArrayList<>();
         client.writeInbound(wire(query("slow one")));
-        relay.cancelRequested(() -> forwarded.add("cancel"));
+        relay.cancelRequested(recorded(forwarded, "cancel"));
         flushTasks();
         assertEquals(List.of(), forwarded);
         gate.finish();
         assertEquals(List.of("Q slow one"), sentToBackend());
-        assertEquals(List.of("cancel"), forwarded);
+        assertEquals(List.of("cancel forwarded"), forwarded);
+    }
+
+    @Test
+    void aCancelHeldWhenTheSessionEndsIsSettled() {
+        List<String> forwarded = new ArrayList<>();
+        client.writeInbound(wire(query("slow one")));
+        relay.cancelRequested(recorded(forwarded, "cancel"));
+        flushTasks();
+        client.close();
+        flushTasks();
+        assertEquals(List.of("cancel settled"), forwarded, "nothing left to cancel; the client's connection closes");
+        gate.finish();
+        flushTasks();
+        assertEquals(List.of("cancel settled"), forwarded);
     }
 
     @Test
@@ -140,18 +157,33 @@ class PreparedFramesTest {
         List<String> forwarded = new ArrayList<>();
         gate.owed = 1; // an earlier statement still running: the cancel is for it
         client.writeInbound(wire(query("slow one")));
-        relay.cancelRequested(() -> forwarded.add("first"));
+        relay.cancelRequested(recorded(forwarded, "first"));
         flushTasks();
-        assertEquals(List.of("first"), forwarded);
+        assertEquals(List.of("first forwarded"), forwarded);
         gate.finish();
         sentToBackend();
-        relay.cancelRequested(() -> forwarded.add("second")); // nothing held now
+        relay.cancelRequested(recorded(forwarded, "second")); // nothing held now
         flushTasks();
-        assertEquals(List.of("first", "second"), forwarded);
+        assertEquals(List.of("first forwarded", "second forwarded"), forwarded);
         assertEquals(List.of(), gate.cancels, "the gate is never asked");
     }
 
     // ------------------------------------------------------------ the gate and the wire
+
+    /** A cancel that writes down what the relay decided for it. */
+    private static Cancel recorded(List<String> decisions, String name) {
+        return new Cancel() {
+            @Override
+            public void forward() {
+                decisions.add(name + " forwarded");
+            }
+
+            @Override
+            public void settle() {
+                decisions.add(name + " settled");
+            }
+        };
+    }
 
     /** Passes everything on; prepares Queries starting with "slow", which complete on {@link #finish}. */
     private static final class PreparingGate implements SessionGate {
