@@ -3,7 +3,6 @@ package org.pwgate.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.PooledByteBufAllocator;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +19,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.pwgate.it.support.BufferMemory;
+import org.pwgate.it.support.PgActivity;
 import org.pwgate.it.support.PwgateHarness;
 import org.pwgate.it.support.RawPg;
 
@@ -44,26 +45,76 @@ class BackpressureIT {
         pwgate.close();
     }
 
-    static long bufferMemory() {
-        var m = PooledByteBufAllocator.DEFAULT.metric();
-        return m.usedDirectMemory() + m.usedHeapMemory();
-    }
 
     @Test
     void aClientThatStopsReadingAHugeResultDoesNotFillPwgatesMemory() throws Exception {
-        long before = bufferMemory();
+        long before = BufferMemory.used();
         try (RawPg c = RawPg.connect(pwgate.port())) {
             c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
             // About 1 GB of rows; the client reads none of them for three seconds.
             c.send(RawPg.query("SELECT repeat('x', 1000) FROM generate_series(1, 1000000)"));
             Thread.sleep(3000);
-            long grown = bufferMemory() - before;
+            long grown = BufferMemory.used() - before;
             assertTrue(grown < MAX_GROWTH, "pwgate buffered " + (grown >> 20) + " MiB for a client that reads nothing");
             // Reading resumes the flow: rows keep coming.
             for (int i = 0; i < 1000; i++) {
                 RawPg.Msg m = c.read(10_000);
                 assertTrue(m.tag() == 'T' || m.tag() == 'D', "got " + m);
             }
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingOneHugeRowDoesNotMakePwgateGatherTheRow() throws Exception {
+        // One DataRow of 200 MB: it goes on as its bytes come (FrameDecoder.STREAMED_DATA), held
+        // back by the water marks like a stream of small rows, not gathered whole first. Measured
+        // once PostgreSQL has sent all it can: it waits to write (ClientWrite), or is done.
+        long before = BufferMemory.used();
+        try (RawPg c = RawPg.connect(pwgate.port()); Connection admin = pwgate.admin()) {
+            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of("application_name", "bp_huge_row"));
+            c.send(RawPg.query("SELECT repeat(repeat('x', 10000), 20000)"));
+            assertEquals("ClientWrite", PgActivity.awaitSendingDone(admin, "bp_huge_row"),
+                    "PostgreSQL could send all of the row: pwgate took it in");
+            long grown = BufferMemory.used() - before;
+            assertTrue(grown < MAX_GROWTH, "pwgate buffered " + (grown >> 20) + " MiB of a row the client did not read");
+            assertEquals('T', c.read(10_000).tag());
+            assertEquals(2 + 4 + 200_000_000, c.skip('D', 60_000), "the whole row arrives once the client reads");
+            assertEquals('C', c.read(10_000).tag());
+            assertEquals('Z', c.read(10_000).tag());
+            c.send(RawPg.query("SELECT 1"));
+            assertEquals(List.of('T', 'D', 'C', 'Z'), c.readUntil(m -> m.tag() == 'Z', 10_000).stream().map(RawPg.Msg::tag).toList());
+        }
+    }
+
+    @Test
+    void oneHugeCopyDataIntoABlockedBackendIsNotGatheredWhole() throws Exception {
+        // 48 MiB in one CopyData (limits.max_message_size is 64 MiB): it goes on as it comes, as
+        // far as the backend takes it, and the client is held back from there.
+        byte[] huge = RawPg.copyData("z".repeat((48 << 20) - 1) + "\n");
+        try (Connection lock = pwgate.admin(); Statement s = lock.createStatement();
+             RawPg c = RawPg.connect(pwgate.port())) {
+            lock.setAutoCommit(false);
+            s.execute("LOCK TABLE bp_copy IN ACCESS EXCLUSIVE MODE");
+            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
+            long before = BufferMemory.used();
+            c.send(RawPg.query("COPY bp_copy FROM STDIN"));
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    c.send(huge);
+                    c.send(RawPg.tagged('c', new byte[0]));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(3000);
+            long grown = BufferMemory.used() - before;
+            assertTrue(grown < MAX_GROWTH, "pwgate buffered " + (grown >> 20) + " MiB of one CopyData the backend could not take");
+            assertTrue(!writer.isDone(), "the client could send all of it to a blocked backend");
+            lock.rollback();
+            writer.get(60, TimeUnit.SECONDS);
+            List<RawPg.Msg> answers = c.readUntil(m -> m.tag() == 'Z', 60_000);
+            assertTrue(answers.stream().anyMatch(m -> m.tag() == 'C' && new String(m.body(), StandardCharsets.UTF_8).startsWith("COPY 1")),
+                    "the one line went in: " + answers);
         }
     }
 
@@ -136,7 +187,7 @@ class BackpressureIT {
             // The backend cannot start the COPY while the table is locked, so it reads nothing.
             s.execute("LOCK TABLE bp_copy IN ACCESS EXCLUSIVE MODE");
             c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
-            long before = bufferMemory();
+            long before = BufferMemory.used();
             c.send(RawPg.query("COPY bp_copy FROM STDIN"));
             AtomicLong sent = new AtomicLong();
             AtomicLong batches = new AtomicLong();
@@ -153,7 +204,7 @@ class BackpressureIT {
                 }
             });
             Thread.sleep(3000);
-            long grown = bufferMemory() - before;
+            long grown = BufferMemory.used() - before;
             long stuck = sent.get();
             assertTrue(grown < MAX_GROWTH, "pwgate buffered " + (grown >> 20) + " MiB of COPY data the backend could not take");
             assertTrue(stuck < total, "the client could send all " + (total >> 20) + " MiB to a blocked backend");

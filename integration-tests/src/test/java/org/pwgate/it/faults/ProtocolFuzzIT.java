@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 
-import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +23,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.RawPg.Msg;
+import org.pwgate.it.support.BufferMemory;
 import org.pwgate.it.support.PwgateHarness;
 
 /**
@@ -330,7 +330,7 @@ class ProtocolFuzzIT {
 
     @Test
     void aOneGibibyteHeaderIsRefusedWithoutBuffering() throws Exception {
-        long before = usedBufferMemory();
+        long before = BufferMemory.used();
         for (boolean inSession : new boolean[] {false, true}) {
             try (RawPg c = RawPg.connect(pwgate.port())) {
                 if (inSession) {
@@ -351,7 +351,7 @@ class ProtocolFuzzIT {
                 assertTrue(!got.isEmpty() && "08P01".equals(got.get(got.size() - 1).sqlState()), "got " + got);
             }
         }
-        long grown = usedBufferMemory() - before;
+        long grown = BufferMemory.used() - before;
         assertTrue(grown < 16 << 20, "buffer memory grew by " + grown + " bytes");
     }
 
@@ -362,7 +362,7 @@ class ProtocolFuzzIT {
      */
     @Test
     void unauthenticatedClientsCannotMakePwgateReserveAnnouncedSizes() throws Exception {
-        long before = usedBufferMemory();
+        long before = BufferMemory.used();
         List<RawPg> clients = new ArrayList<>();
         long grown;
         try {
@@ -384,7 +384,7 @@ class ProtocolFuzzIT {
                 }
             }
             Thread.sleep(200);
-            grown = usedBufferMemory() - before;
+            grown = BufferMemory.used() - before;
         } finally {
             clients.forEach(RawPg::close);
         }
@@ -392,10 +392,6 @@ class ProtocolFuzzIT {
                 + (grown >> 20) + " MiB");
     }
 
-    private static long usedBufferMemory() {
-        var m = PooledByteBufAllocator.DEFAULT.metric();
-        return m.usedDirectMemory() + m.usedHeapMemory();
-    }
 
     private static String hex(byte[] b) {
         return io.netty.buffer.ByteBufUtil.hexDump(b, 0, Math.min(b.length, 80));

@@ -118,6 +118,21 @@ public final class RawPg implements AutoCloseable {
         return new Msg(tag, body);
     }
 
+    /**
+     * Reads the next message's header and skips its body, of any size; returns the body's length.
+     * Fails unless the message is a {@code tag}.
+     */
+    public long skip(char tag, int timeoutMs) throws IOException {
+        socket.setSoTimeout(timeoutMs);
+        char got = (char) (in.readByte() & 0xFF);
+        long length = (in.readInt() & 0xFFFFFFFFL) - 4;
+        if (got != tag) {
+            throw new IOException("expected '" + tag + "', got '" + got + "' of " + length + " bytes");
+        }
+        in.skipNBytes(length);
+        return length;
+    }
+
     /** Reads messages until one matches (included); fails at the deadline or end of stream. */
     public List<Msg> readUntil(java.util.function.Predicate<Msg> last, int timeoutMs) throws IOException {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;

@@ -20,7 +20,8 @@ import java.util.List;
  * decoding the next, so the switch applies to the very next byte). A backend connection is
  * TAGGED from the start. Bodies are retained slices of the read buffer: no copy (with the frame's
  * header just before the reader index; see {@link FrameEncoder}). A {@link Sink} may take runs
- * of data messages as plain byte ranges instead (see {@link Sink#dataRun}). The decoder
+ * of data messages as plain byte ranges instead (see {@link Sink#dataRun}), and a large data
+ * message as its bytes come, without waiting for all of it. The decoder
  * never writes: a length that breaks the caps becomes a {@link ProtocolViolation} message for
  * the next handler to answer.
  */
@@ -44,6 +45,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     /** Frames at least this big grow their buffer geometrically (see {@link #cumulate}). */
     static final int LARGE_FRAME = 1 << 20;
 
+    /**
+     * A data message at least this long (wire bytes) that is not whole in the buffer goes to a
+     * sink that takes data runs as its bytes come, instead of being gathered first: a 100 MB row
+     * or CopyData costs the session its read buffers, not 100 MB, and is not copied on the way.
+     */
+    public static final int STREAMED_DATA = 64 * 1024;
+
     private enum Mode { STARTUP, TAGGED, FAILED }
 
     private Mode mode;
@@ -55,6 +63,8 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     private int pendingLargeFrame;
     /** Where tagged frames go once a session relay has taken the channel over; null: down the pipeline. */
     private Sink sink;
+    /** Bytes of a streamed data message still to come (see {@link #STREAMED_DATA}); 0 when none. */
+    private long streamLeft;
 
     /**
      * Takes a relayed session's frames straight from the decoder, without a pipeline event per
@@ -76,8 +86,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
         /**
          * {@code source[index, index + length)} holds whole data messages, headers included, one
-         * after the other: CopyData ('d'), and from a backend also DataRow ('D'). The sink gets no
-         * reference to {@code source}; it retains it to keep the bytes.
+         * after the other: CopyData ('d'), and from a backend also DataRow ('D'). Or it holds a
+         * piece of one data message of {@link #STREAMED_DATA} bytes or more, streamed: its first
+         * piece begins with its header, and the calls that follow carry the rest of it, whatever
+         * {@link #takesDataRuns} would say by then. The sink gets no reference to {@code source};
+         * it retains it to keep the bytes.
          */
         default void dataRun(ByteBuf source, int index, int length) {
             throw new UnsupportedOperationException("this sink takes no data runs");
@@ -151,6 +164,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return new FrameDecoder(Mode.TAGGED, true, BACKEND_MAX_MESSAGE, BACKEND_MAX_MESSAGE);
     }
 
+    /**
+     * Whether a streamed data message has been handed on in part, with the rest still to come: a
+     * peer that got its first bytes must not be sent anything else until it is whole.
+     */
+    public boolean midMessage() {
+        return streamLeft != 0;
+    }
+
     /** The client has proved who it is: from now on its messages may be as big as configured. */
     public void authenticated() {
         maxMessageSize = configuredMaxMessageSize;
@@ -214,6 +235,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
 
     private void decodeTagged(ByteBuf in, List<Object> out) {
+        if (streamLeft != 0) {
+            int piece = (int) Math.min(streamLeft, in.readableBytes());
+            int from = in.readerIndex();
+            in.skipBytes(piece);
+            streamLeft -= piece;
+            sink.dataRun(in, from, piece);
+            return;
+        }
         if (in.readableBytes() < 5) {
             return;
         }
@@ -229,6 +258,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             return;
         }
         if (in.readableBytes() < 1 + length) {
+            if (1L + length >= STREAMED_DATA && sink != null && isData(tag) && sink.takesDataRuns()) {
+                int piece = in.readableBytes();
+                streamLeft = 1L + length - piece;
+                pendingLargeFrame = 0;
+                in.skipBytes(piece);
+                sink.dataRun(in, start, piece);
+                return;
+            }
             pendingLargeFrame = length >= LARGE_FRAME ? 1 + length : 0;
             return;
         }

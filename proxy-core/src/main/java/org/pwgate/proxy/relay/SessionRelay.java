@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * COPY or a large result, and the gate passes them unchanged in every state but one. While
  * {@link SessionGate#passesDataUnseen} says so, the decoders hand a run of them over as one range
  * of bytes, which joins the span like a passed-on frame: no Frame, slice or gate call per row.
- * Once a side has streamed a megabyte of them in a row, {@link BulkReads} has the kernel wake the
+ * A data message of {@link FrameDecoder#STREAMED_DATA} bytes or more goes on as its bytes come,
+ * so a large row or CopyData is bounded by the write-buffer water marks like any stream, not
+ * gathered whole first. Once a side has streamed a megabyte of them in a row, {@link BulkReads} has the kernel wake the
  * loop for that socket per 32 KiB instead of per packet, until the stream pauses or ends.
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
@@ -65,7 +67,8 @@ import org.slf4j.LoggerFactory;
  * side goes on, so other sessions on the loop and this session's earlier answers are not held up.
  *
  * End: Terminate or a client disconnect closes the backend; a backend disconnect gives the client
- * the backend's own fatal error if it sent one, else FATAL 08006, and closes it.
+ * the backend's own fatal error if it sent one, else FATAL 08006, and closes it (only closes it
+ * when the client has part of a streamed message, which an error would corrupt).
  */
 public final class SessionRelay {
     private static final Logger log = LoggerFactory.getLogger(SessionRelay.class);
@@ -107,6 +110,8 @@ public final class SessionRelay {
     private Frame preparing;
     /** Client frames that arrived behind {@link #preparing}, in order. */
     private final ArrayDeque<Frame> heldBehind = new ArrayDeque<>();
+    /** The backend's decoder, once the relay has the channel: it knows whether the client is mid-message. */
+    private FrameDecoder backendDecoder;
     /** A cancel the gate was asked to apply to the held frames; null when none. */
     private Cancel heldCancel;
 
@@ -176,7 +181,7 @@ public final class SessionRelay {
         client.eventLoop().execute(() -> {
             toClientWire.emit();
             if (client.isActive()) {
-                writeErrorAndClose(client, error);
+                closeClient(error);
             }
             backend.close();
         });
@@ -192,7 +197,8 @@ public final class SessionRelay {
         client.pipeline().addLast(CLIENT_HANDLER, clientSide);
         backend.pipeline().replace(BackendConnector.LOGIN_HANDLER, BACKEND_HANDLER, backendSide);
         client.pipeline().get(FrameDecoder.class).deliverTo(new FromDecoder(true));
-        backend.pipeline().get(FrameDecoder.class).deliverTo(new FromDecoder(false));
+        backendDecoder = backend.pipeline().get(FrameDecoder.class);
+        backendDecoder.deliverTo(new FromDecoder(false));
         client.closeFuture().addListener(f -> end());
         backend.closeFuture().addListener(f -> end());
         for (Frame f : session.takeEarlyFrames()) {
@@ -437,7 +443,7 @@ public final class SessionRelay {
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
         } else {
             log.info("{}: the backend closed the connection unexpectedly", connId);
-            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly"));
+            closeClient(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly"));
         }
     }
 
@@ -450,7 +456,7 @@ public final class SessionRelay {
         log.warn("{}: out of memory for a message on the {} side, ending the session: {}", connId, side, e.getMessage());
         toClientWire.emit();
         if (client.isActive()) {
-            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.OUT_OF_MEMORY, "out of memory"));
+            closeClient(ErrorResponse.fatal(SqlState.OUT_OF_MEMORY, "out of memory"));
         }
     }
 
@@ -458,14 +464,21 @@ public final class SessionRelay {
     private void internalError() {
         toClientWire.emit();
         if (client.isActive()) {
-            writeErrorAndClose(client, ErrorResponse.fatal(SqlState.INTERNAL_ERROR,
+            closeClient(ErrorResponse.fatal(SqlState.INTERNAL_ERROR,
                     "pwgate ended the session after an internal error (see its log)"));
         }
     }
 
-    private static void writeErrorAndClose(Channel ch, ErrorResponse error) {
-        ByteBuf buf = BackendCodec.encode(error, ch.alloc());
-        ch.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
+    /**
+     * Closes the client's connection after {@code error}, or without it while the client is in
+     * the middle of a streamed message ({@link FrameDecoder#midMessage}): bytes written then would
+     * be read as the rest of that message. The client sees the connection end, as it would if the
+     * backend had died there.
+     */
+    private void closeClient(ErrorResponse error) {
+        ByteBuf buf = backendDecoder != null && backendDecoder.midMessage()
+                ? client.alloc().buffer(0) : BackendCodec.encode(error, client.alloc());
+        client.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
     }
 
     private void end() {
@@ -498,7 +511,7 @@ public final class SessionRelay {
             } else if (msg instanceof ProtocolViolation v) {
                 log.info("{}: protocol violation by the client: {}", connId, v.message());
                 toClientWire.emit();
-                writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, v.message()));
+                closeClient(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, v.message()));
                 backend.close();
             } else {
                 ReferenceCountUtil.release(msg);
@@ -551,7 +564,7 @@ public final class SessionRelay {
             } else if (msg instanceof ProtocolViolation v) {
                 log.warn("{}: protocol violation by the backend: {}", connId, v.message());
                 toClientWire.emit();
-                writeErrorAndClose(client, ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message from the backend server"));
+                closeClient(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "invalid message from the backend server"));
                 backend.close();
             } else {
                 ReferenceCountUtil.release(msg);

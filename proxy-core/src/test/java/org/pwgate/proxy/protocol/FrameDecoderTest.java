@@ -201,6 +201,59 @@ class FrameDecoderTest {
     }
 
     @Test
+    void aLargeDataMessageCutByTheReadGoesOnAsItsBytesComeAndWhatFollowsItIsCutAsUsual() {
+        RecordingSink sink = new RecordingSink();
+        FrameDecoder decoder = FrameDecoder.forBackend();
+        EmbeddedChannel ch = delivering(decoder, sink);
+        byte[] d = message('D', 11);
+        byte[] big = message('D', FrameDecoder.STREAMED_DATA);
+        byte[] c = message('C', 9);
+        byte[] all = concat(d, big, c, d);
+        int first = d.length + 1000; // the small row and the big one's head
+        int second = first + 30_000;
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 0, first));
+        assertEquals(List.of("run@0+" + d.length, "run@" + d.length + "+1000"), sink.seen);
+        assertTrue(decoder.midMessage());
+        ch.writeInbound(Unpooled.wrappedBuffer(all, first, second - first));
+        assertEquals("run@0+30000", sink.seen.get(2), "the next piece, from the next read, as it came");
+        sink.takesRuns = false; // asked no more until the message is whole
+        ch.writeInbound(Unpooled.wrappedBuffer(all, second, all.length - second));
+        int rest = d.length + big.length - second;
+        assertEquals(List.of("run@0+" + rest, "C@" + rest, "D@" + (rest + c.length)), sink.seen.subList(3, 6));
+        assertTrue(!decoder.midMessage());
+        assertTrue(Arrays.equals(all, sink.passed.toByteArray()), "every byte passed once, in order");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aLargeMessageIsGatheredWholeWhenItIsNotDataOrTheSinkTakesNoRuns() {
+        byte[] notice = message('N', FrameDecoder.STREAMED_DATA);
+        byte[] big = message('D', FrameDecoder.STREAMED_DATA);
+        RecordingSink sink = new RecordingSink();
+        EmbeddedChannel ch = delivering(FrameDecoder.forBackend(), sink);
+        byte[] all = concat(notice, big);
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 0, 40_000));
+        sink.takesRuns = false;
+        ch.writeInbound(Unpooled.wrappedBuffer(all, 40_000, notice.length + 100 - 40_000));
+        ch.writeInbound(Unpooled.wrappedBuffer(all, notice.length + 100, big.length - 100));
+        assertEquals(List.of("N@0", "D@0"), sink.seen);
+        assertTrue(Arrays.equals(all, sink.passed.toByteArray()));
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aDataMessageBelowTheStreamingSizeIsStillGatheredWhole() {
+        RecordingSink sink = new RecordingSink();
+        EmbeddedChannel ch = delivering(FrameDecoder.forClient(1 << 20), sink);
+        byte[] copy = message('d', FrameDecoder.STREAMED_DATA - 6);
+        ch.writeInbound(Unpooled.wrappedBuffer(copy, 0, 1000));
+        assertEquals(List.of(), sink.seen);
+        ch.writeInbound(Unpooled.wrappedBuffer(copy, 1000, copy.length - 1000));
+        assertEquals(List.of("run@0+" + copy.length), sink.seen);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void reassemblesFramesFedOneByteAtATime() {
         EmbeddedChannel ch = new EmbeddedChannel(FrameDecoder.forBackend());
         byte[] all = concat(QUERY, SYNC, QUERY);
