@@ -14,6 +14,9 @@ public interface Cancel {
     /** Sends the request to the backend; the client's connection closes when the backend has closed its own. */
     void forward();
 
-    /** Ends the request without sending it: the client's connection closes now. */
-    void settle();
+    /**
+     * Ends the request without sending it: the client's connection closes now. {@code how} says
+     * what the session did instead, for the log ("refused the statement in band").
+     */
+    void settle(String how);
 }

@@ -169,7 +169,7 @@ public final class SessionRelay {
         if (cancel != null) {
             heldCancel = null;
             if (gate.cancelApplied()) {
-                cancel.settle();
+                cancel.settle("refused the statement in band");
             } else {
                 cancel.forward();
             }
@@ -261,6 +261,9 @@ public final class SessionRelay {
 
         @Override
         public void dataRun(ByteBuf source, int index, int length) {
+            if (ended) {
+                return; // the rest of a streamed message, after the end: nowhere to go
+            }
             if (fromClient) {
                 bytesIn += length;
             } else {
@@ -374,10 +377,13 @@ public final class SessionRelay {
         }
         if (gate.sessionMustEnd()) {
             // Refused on the client's side (a reserved name, a message pwgate cannot account for):
-            // the client gets a FATAL, the reason is in pwgate's log.
-            toClientWire.writeBuffer(BackendCodec.encode(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
-                    "pwgate ended the session: a message broke a rule of its password-command gate (see pwgate's log)"),
-                    client.alloc()));
+            // the client gets a FATAL, the reason is in pwgate's log; only the close while it has
+            // part of a streamed row, which the FATAL would corrupt.
+            if (!clientMidMessage()) {
+                toClientWire.writeBuffer(BackendCodec.encode(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                        "pwgate ended the session: a message broke a rule of its password-command gate (see pwgate's log)"),
+                        client.alloc()));
+            }
             endAfterFlush();
         } else if (terminate) {
             toBackendWire.emit();
@@ -476,9 +482,13 @@ public final class SessionRelay {
      * backend had died there.
      */
     private void closeClient(ErrorResponse error) {
-        ByteBuf buf = backendDecoder != null && backendDecoder.midMessage()
-                ? client.alloc().buffer(0) : BackendCodec.encode(error, client.alloc());
+        ByteBuf buf = clientMidMessage() ? client.alloc().buffer(0) : BackendCodec.encode(error, client.alloc());
         client.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Whether the client has part of a streamed message from the backend: nothing else may be written to it now. */
+    private boolean clientMidMessage() {
+        return backendDecoder != null && backendDecoder.midMessage();
     }
 
     private void end() {
@@ -492,7 +502,7 @@ public final class SessionRelay {
         // A frame still in preparation is released once the worker is done with it (prepared()).
         releaseHeld();
         if (heldCancel != null) {
-            heldCancel.settle(); // nothing left to cancel
+            heldCancel.settle("ended before it was applied"); // nothing left to cancel
             heldCancel = null;
         }
         gate.close();

@@ -201,21 +201,26 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
             }
             // One line per cancel, as per session: a slow or lost cancel can then be placed between
             // the client, pwgate and the server's log. The keys themselves are never logged.
-            services.cancelForwarder().forward(ctx.channel().eventLoop(), target).addListener(f -> {
-                long ms = (System.nanoTime() - start) / 1_000_000;
-                if (f.isSuccess()) {
-                    log.info("{}: cancel request forwarded to the backend, which took it in {} ms", connId, ms);
-                } else {
-                    log.warn("{}: forwarding a cancel request failed after {} ms: {}", connId, ms, f.cause().toString());
-                }
+            try {
+                services.cancelForwarder().forward(ctx.channel().eventLoop(), target).addListener(f -> {
+                    long ms = (System.nanoTime() - start) / 1_000_000;
+                    if (f.isSuccess()) {
+                        log.info("{}: cancel request forwarded to the backend, which took it in {} ms", connId, ms);
+                    } else {
+                        log.warn("{}: forwarding a cancel request failed after {} ms: {}", connId, ms, f.cause().toString());
+                    }
+                    ctx.close();
+                });
+            } catch (RuntimeException e) { // the event loop is shutting down
+                log.warn("{}: forwarding a cancel request failed: {}", connId, e.toString());
                 ctx.close();
-            });
+            }
         }
 
         @Override
-        public void settle() {
+        public void settle(String how) {
             if (decided.compareAndSet(false, true)) {
-                log.info("{}: cancel request answered by the session itself", connId);
+                log.info("{}: cancel request not forwarded: the session {}", connId, how);
                 ctx.close();
             }
         }

@@ -179,7 +179,7 @@ class PreparedFramesTest {
             }
 
             @Override
-            public void settle() {
+            public void settle(String how) {
                 decisions.add(name + " settled");
             }
         };
