@@ -20,9 +20,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.BufferMemory;
-import org.pwgate.it.support.PgActivity;
 import org.pwgate.it.support.PwgateHarness;
 import org.pwgate.it.support.RawPg;
+import org.pwgate.it.support.StreamedRow;
 
 /**
  * Backpressure both ways, against a real PostgreSQL: a client that stops reading a huge result,
@@ -71,14 +71,11 @@ class BackpressureIT {
         // once PostgreSQL has sent all it can: it waits to write (ClientWrite), or is done.
         long before = BufferMemory.used();
         try (RawPg c = RawPg.connect(pwgate.port()); Connection admin = pwgate.admin()) {
-            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of("application_name", "bp_huge_row"));
-            c.send(RawPg.query("SELECT repeat(repeat('x', 10000), 20000)"));
-            assertEquals("ClientWrite", PgActivity.awaitSendingDone(admin, "bp_huge_row"),
-                    "PostgreSQL could send all of the row: pwgate took it in");
+            StreamedRow.startAndBlock(c, admin, "bp_huge_row");
             long grown = BufferMemory.used() - before;
             assertTrue(grown < MAX_GROWTH, "pwgate buffered " + (grown >> 20) + " MiB of a row the client did not read");
             assertEquals('T', c.read(10_000).tag());
-            assertEquals(2 + 4 + 200_000_000, c.skip('D', 60_000), "the whole row arrives once the client reads");
+            assertEquals(2 + 4 + StreamedRow.VALUE_LENGTH, c.skip('D', 60_000), "the whole row arrives once the client reads");
             assertEquals('C', c.read(10_000).tag());
             assertEquals('Z', c.read(10_000).tag());
             c.send(RawPg.query("SELECT 1"));
@@ -91,11 +88,8 @@ class BackpressureIT {
         // 48 MiB in one CopyData (limits.max_message_size is 64 MiB): it goes on as it comes, as
         // far as the backend takes it, and the client is held back from there.
         byte[] huge = RawPg.copyData("z".repeat((48 << 20) - 1) + "\n");
-        try (Connection lock = pwgate.admin(); Statement s = lock.createStatement();
-             RawPg c = RawPg.connect(pwgate.port())) {
-            lock.setAutoCommit(false);
-            s.execute("LOCK TABLE bp_copy IN ACCESS EXCLUSIVE MODE");
-            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
+        try (Connection lock = pwgate.admin(); RawPg c = RawPg.connect(pwgate.port())) {
+            lockCopyTableAndLogIn(lock, c);
             long before = BufferMemory.used();
             c.send(RawPg.query("COPY bp_copy FROM STDIN"));
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
@@ -116,6 +110,19 @@ class BackpressureIT {
             assertTrue(answers.stream().anyMatch(m -> m.tag() == 'C' && new String(m.body(), StandardCharsets.UTF_8).startsWith("COPY 1")),
                     "the one line went in: " + answers);
         }
+    }
+
+    /**
+     * Locks bp_copy in an open transaction of {@code lock} and logs {@code c} in as app: the
+     * backend cannot start a COPY into the table until {@code lock} rolls back, so it reads
+     * nothing meanwhile.
+     */
+    static void lockCopyTableAndLogIn(Connection lock, RawPg c) throws Exception {
+        lock.setAutoCommit(false);
+        try (Statement s = lock.createStatement()) {
+            s.execute("LOCK TABLE bp_copy IN ACCESS EXCLUSIVE MODE");
+        }
+        c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
     }
 
     /** pwgate_client_bytes_total for {@code direction} ("in": read from clients, "out": written to them). */
@@ -181,12 +188,8 @@ class BackpressureIT {
         byte[] chunk = RawPg.copyData("y".repeat(1023) + "\n");
         byte[] batch = RawPg.concat(java.util.Collections.nCopies(64, chunk).toArray(new byte[0][]));
         long total = 64L << 20;
-        try (Connection lock = pwgate.admin(); Statement s = lock.createStatement();
-             RawPg c = RawPg.connect(pwgate.port())) {
-            lock.setAutoCommit(false);
-            // The backend cannot start the COPY while the table is locked, so it reads nothing.
-            s.execute("LOCK TABLE bp_copy IN ACCESS EXCLUSIVE MODE");
-            c.login(PwgateHarness.APP, PwgateHarness.APP_PASSWORD, Map.of());
+        try (Connection lock = pwgate.admin(); RawPg c = RawPg.connect(pwgate.port())) {
+            lockCopyTableAndLogIn(lock, c);
             long before = BufferMemory.used();
             c.send(RawPg.query("COPY bp_copy FROM STDIN"));
             AtomicLong sent = new AtomicLong();
