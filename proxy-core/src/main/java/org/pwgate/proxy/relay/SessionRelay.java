@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * of bytes, which joins the span like a passed-on frame: no Frame, slice or gate call per row.
  * A data message of {@link FrameDecoder#STREAMED_DATA} bytes or more goes on as its bytes come,
  * so a large row or CopyData is bounded by the write-buffer water marks like any stream, not
- * gathered whole first. Once a side has streamed a megabyte of them in a row, {@link BulkReads} has the kernel wake the
- * loop for that socket per 32 KiB instead of per packet, until the stream pauses or ends.
+ * gathered whole first. Once a side has streamed a megabyte of them in a row, {@link BulkReads}
+ * has the kernel wake the loop for that socket per 32 KiB instead of per packet, until the stream
+ * pauses or ends.
  *
  * Backpressure: after a batch, a side whose peer is not writable stops reading (autoRead off) and
  * resumes when the peer's writability comes back. The client's side also stops while the backend
