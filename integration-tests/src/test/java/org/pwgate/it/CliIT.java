@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TempDirs;
 
 /** The runnable jar, as an operator uses it: its three commands and their exit codes. */
 class CliIT {
@@ -58,7 +59,7 @@ class CliIT {
 
     @Test
     void checkConfigNamesEveryBadKeyAndLineAndExitsTwo() throws Exception {
-        Path f = Files.createTempFile("bad", ".yaml");
+        Path f = TempDirs.create("pwgate-cli").resolve("bad.yaml");
         Files.writeString(f, """
                 listen: { host: 127.0.0.1, port: 6432 }
                 backend: { host: 127.0.0.1, port: 99999 }
@@ -94,7 +95,7 @@ class CliIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Path dir = Files.createTempDirectory("pwgate-jar");
+        Path dir = TempDirs.create("pwgate-jar");
         Path config = dir.resolve("pwgate.yaml");
         Files.writeString(config, PwgateHarness.baseYaml(true).replace("port: 0", "port: " + port));
         Process p = new ProcessBuilder(javaBin(), "-jar", JAR.toString(), "--config", config.toString())

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TempDirs;
 
 /**
  * No Docker engine runs here, so the image is tested through what it runs: the entrypoint script
@@ -54,7 +55,7 @@ class DockerEntrypointIT {
     @Test
     void theEntrypointRunsPwgateThatServesClientsAndStopsOnSigterm() throws Exception {
         int port = freePort();
-        Path config = Files.createTempDirectory("pwgate-docker").resolve("pwgate.yaml");
+        Path config = TempDirs.create("pwgate-docker").resolve("pwgate.yaml");
         Files.writeString(config, PwgateHarness.baseYaml(true).replace("port: 0", "port: " + port));
         Process p = entrypoint(Map.of("PWGATE_CONFIG", config.toString()), "run");
         try {

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TempDirs;
 
 /**
  * pg_dump and pg_restore, the real clients, through pwgate with the restriction on: a backup
@@ -37,7 +38,7 @@ class DumpRestoreIT {
     static void start() throws Exception {
         Psql.assumeInstalled("psql", "pg_dump", "pg_restore");
         pwgate = PwgateHarness.startYaml(PwgateHarness.baseYaml(true).replace("version: \"17\"", "version: \"15\""));
-        dir = Files.createTempDirectory("pwgate-dump");
+        dir = TempDirs.create("pwgate-dump");
         try (Connection c = pwgate.admin(); Statement s = c.createStatement()) {
             s.execute("DROP DATABASE IF EXISTS dump_src");
             s.execute("DROP DATABASE IF EXISTS dump_dst");

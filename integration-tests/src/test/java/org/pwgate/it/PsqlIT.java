@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.Psql;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TempDirs;
 
 /** The real psql client through pwgate: connect, \copy, \password. */
 class PsqlIT {
@@ -50,7 +51,7 @@ class PsqlIT {
 
     @Test
     void backslashCopyRoundTrips() throws Exception {
-        Path dir = Files.createTempDirectory("psql-copy");
+        Path dir = TempDirs.create("psql-copy");
         Path in = dir.resolve("in.csv");
         Path out = dir.resolve("out.csv");
         StringBuilder csv = new StringBuilder();

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.pwgate.config.ConfigLoader;
 import org.pwgate.it.support.PwgateHarness;
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -39,7 +40,7 @@ class UnixSocketBackendIT {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("pwgate-unix-it");
+        dir = TempDirs.create("pwgate-unix-it");
         sockets = Files.createDirectories(dir.resolve("run"));
         backend = EmbeddedBackend.start("17", Optional.empty(), Map.of("unix_socket_directories", sockets.toString()));
         String superuser = EmbeddedBackend.BOOTSTRAP_SUPERUSER;

@@ -27,6 +27,7 @@ import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
 import org.pwgate.it.support.StreamedRow;
 import org.pwgate.it.support.TcpRelay;
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.ProxyServer;
 
 /**
@@ -190,7 +191,7 @@ class BackendFaultsIT {
 
     private static void checkSlowBackend(long relayDelayMs) throws Exception {
         InetSocketAddress real = pwgate.backend();
-        Path dir = Files.createTempDirectory("pwgate-slow-backend");
+        Path dir = TempDirs.create("pwgate-slow-backend");
         Path userlist = dir.resolve("userlist.txt");
         Files.writeString(userlist, "\"app\" \"" + PwgateHarness.md5(PwgateHarness.APP_PASSWORD, PwgateHarness.APP) + "\"\n");
         try (TcpRelay slow = new TcpRelay(0, () -> real, relayDelayMs)) {

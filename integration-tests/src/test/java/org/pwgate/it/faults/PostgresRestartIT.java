@@ -21,6 +21,7 @@ import org.pwgate.config.ConfigLoader;
 import org.pwgate.it.support.RawPg.Msg;
 import org.pwgate.it.support.PwgateHarness;
 import org.pwgate.it.support.TcpRelay;
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -41,7 +42,7 @@ class PostgresRestartIT {
 
     @Test
     void sessionsGetAnErrorWithinTwoSecondsAndNewSessionsWorkOnceItIsBack() throws Exception {
-        Path data = Files.createTempDirectory("pwgate-restart").resolve("data");
+        Path data = TempDirs.create("pwgate-restart").resolve("data");
         EmbeddedBackend[] pg = {EmbeddedBackend.start("17", Optional.of(data), Map.of())};
         try (TcpRelay relay = new TcpRelay(0, () -> new InetSocketAddress("127.0.0.1", pg[0].port()), 0)) {
             try (Connection su = Faults.direct("127.0.0.1", pg[0].port(), "postgres", null); Statement s = su.createStatement()) {

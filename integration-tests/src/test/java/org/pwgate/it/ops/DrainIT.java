@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.pwgate.it.support.PwgateHarness;
 import org.postgresql.PGConnection;
+import org.pwgate.it.support.TempDirs;
 
 /**
  * The runnable jar as a process, as the container runs it: SIGTERM drains, SIGHUP reloads.
@@ -57,7 +58,7 @@ class DrainIT {
         yaml = yaml.replace(listen, "listen: { host: 127.0.0.1, port: " + port + " }")
                 .replace(limits, "max_message_size: 256MiB, drain_time: " + DRAIN.toSeconds() + "s }")
                 + Ops.adminYaml(adminPort);
-        Path dir = Files.createTempDirectory("pwgate-drain");
+        Path dir = TempDirs.create("pwgate-drain");
         file = dir.resolve("pwgate.yaml");
         Files.writeString(file, yaml);
         output = dir.resolve("pwgate.log").toFile();

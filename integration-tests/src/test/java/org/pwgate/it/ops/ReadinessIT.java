@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.pwgate.config.ConfigLoader;
 import org.pwgate.it.support.PwgateHarness;
 import org.pwgate.it.support.TcpRelay;
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.ProxyServer;
 import org.pwgate.proxy.embedded.EmbeddedBackend;
 
@@ -46,7 +47,7 @@ class ReadinessIT {
         postgres = EmbeddedBackend.start("17", Optional.empty(), Map.of());
         relay = new TcpRelay(0, () -> new InetSocketAddress(postgres.host(), postgres.port()), 0);
         adminPort = Ops.freePort();
-        Path dir = Files.createTempDirectory("pwgate-readiness");
+        Path dir = TempDirs.create("pwgate-readiness");
         Files.writeString(dir.resolve("userlist.txt"),
                 "\"" + USER + "\" \"" + PwgateHarness.md5(PASSWORD, USER) + "\"\n");
         Path file = dir.resolve("pwgate.yaml");

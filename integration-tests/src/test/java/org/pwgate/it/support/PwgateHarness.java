@@ -57,7 +57,7 @@ public final class PwgateHarness implements AutoCloseable {
 
     /** Starts pwgate with exactly this configuration (usually {@link #baseYaml} with edits). */
     public static PwgateHarness startYaml(String yaml) throws Exception {
-        Path dir = Files.createTempDirectory("pwgate-it");
+        Path dir = TempDirs.create("pwgate-it");
         Path file = dir.resolve("pwgate.yaml");
         Files.writeString(file, yaml);
         PwgateConfig config = ConfigLoader.load(file);

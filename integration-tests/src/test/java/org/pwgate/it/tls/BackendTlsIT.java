@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,7 +41,7 @@ class BackendTlsIT {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("pwgate-backend-tls-it");
+        dir = TempDirs.create("pwgate-backend-tls-it");
         pki = TestPki.create(dir.resolve("ca"), "backend CA");
         TestPki.Issued server = pki.server("postgres-server");
         // PostgreSQL refuses a key file readable by group or others (owned by root: at most 0640).

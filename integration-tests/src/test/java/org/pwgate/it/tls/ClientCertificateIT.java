@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -32,7 +33,7 @@ class ClientCertificateIT {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("pwgate-clientcert-it");
+        dir = TempDirs.create("pwgate-clientcert-it");
         pki = TestPki.create(dir.resolve("ca"), "pwgate IT CA");
         stranger = TestPki.create(dir.resolve("stranger"), "unknown CA");
         TestPki.Issued server = pki.server("server");

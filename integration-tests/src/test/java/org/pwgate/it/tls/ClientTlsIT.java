@@ -1,5 +1,6 @@
 package org.pwgate.it.tls;
 
+import org.pwgate.it.support.TempDirs;
 import org.pwgate.proxy.tls.TestPki;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -42,7 +43,7 @@ class ClientTlsIT {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("pwgate-tls-it");
+        dir = TempDirs.create("pwgate-tls-it");
         pki = TestPki.create(dir.resolve("ca"), "pwgate IT CA");
         TestPki.Issued server = pki.server("server");
         // The files pwgate watches; the reload test replaces them.
