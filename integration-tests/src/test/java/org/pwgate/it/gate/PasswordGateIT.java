@@ -304,6 +304,22 @@ class PasswordGateIT {
     }
 
     @Test
+    void theMasterUserGrantsTheGateRoleAsOnAurora() throws Exception {
+        // Aurora: members of rds_superuser may grant rds_password to others (the bootstrap gives
+        // rds_superuser the admin option on it).
+        try (Connection c = connect(new Who(PwgateHarness.MASTER, null), ""); Statement s = c.createStatement()) {
+            s.execute("GRANT rds_password TO victim");
+        }
+        try (Statement s = admin.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_has_role('victim', 'rds_password', 'MEMBER')")) {
+            assertTrue(rs.next() && rs.getBoolean(1), "victim is a member of rds_password");
+        }
+        try (Connection c = connect(new Who(PwgateHarness.MASTER, null), ""); Statement s = c.createStatement()) {
+            s.execute("REVOKE rds_password FROM victim");
+        }
+    }
+
+    @Test
     void protectedRolesAreRefusedEvenToSuperusers() throws Exception {
         Map<String, String> refusals = Map.of(
                 "ALTER ROLE rdsadmin CONNECTION LIMIT 5", "permission denied: role \"rdsadmin\" is protected",

@@ -17,7 +17,8 @@ import org.pwgate.config.Secret;
  * service connection:
  *
  * <pre>
- *   gate role (rds_password) NOLOGIN; rds_superuser NOLOGIN; GRANT gate role TO rds_superuser
+ *   gate role (rds_password) NOLOGIN; rds_superuser NOLOGIN;
+ *                GRANT gate role TO rds_superuser WITH ADMIN OPTION (its members may grant it, as on Aurora)
  *   master user: LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE NOREPLICATION VALID UNTIL 'infinity',
  *                its md5 password, GRANT rds_superuser TO master
  *   each bootstrap user: created if missing, then its attributes, password and memberships (re)applied;
@@ -47,7 +48,7 @@ public final class RoleBootstrap {
     public void run(String gateRole, Optional<Bootstrap> bootstrap) throws BootstrapException {
         ensureRole(gateRole, "NOLOGIN");
         ensureRole(RDS_SUPERUSER, "NOLOGIN");
-        grant(gateRole, RDS_SUPERUSER);
+        grantWithAdminOption(gateRole, RDS_SUPERUSER);
         if (bootstrap.isEmpty()) {
             return;
         }
@@ -86,6 +87,21 @@ public final class RoleBootstrap {
         if (!skip) {
             execute("GRANT " + ident(role) + " TO " + ident(master) + " WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
                     "give " + master + " the admin option on " + role);
+        }
+    }
+
+    /**
+     * Makes {@code member} a member of {@code role} that may grant it to others: on Aurora, members
+     * of rds_superuser may grant rds_password. Also gives an existing membership the option.
+     */
+    void grantWithAdminOption(String role, String member) throws BootstrapException {
+        boolean already = !query("SELECT 1 FROM pg_catalog.pg_auth_members m"
+                + " JOIN pg_catalog.pg_roles r ON r.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member"
+                + " WHERE r.rolname = $1 AND u.rolname = $2 AND m.admin_option", List.of(role, member),
+                "look up the admin option on " + role).isEmpty();
+        if (!already) {
+            execute("GRANT " + ident(role) + " TO " + ident(member) + " WITH ADMIN OPTION",
+                    "grant " + role + " to " + member + " with the admin option");
         }
     }
 

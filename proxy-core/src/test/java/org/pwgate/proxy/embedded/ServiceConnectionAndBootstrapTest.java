@@ -86,6 +86,15 @@ class ServiceConnectionAndBootstrapTest {
         assertEquals(List.of(List.of(Optional.of("t"), Optional.of("t"))),
                 rows("SELECT pg_has_role('postgres', 'rds_superuser', 'MEMBER'), pg_has_role('postgres', 'rds_password', 'MEMBER')"));
         assertEquals(List.of(List.of(Optional.of("f"))), rows("SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = 'rds_password'"));
+        String adminOption = "SELECT CASE WHEN m.admin_option THEN 't' ELSE 'f' END FROM pg_catalog.pg_auth_members m"
+                + " JOIN pg_catalog.pg_roles r ON r.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member"
+                + " WHERE r.rolname = 'rds_password' AND u.rolname = 'rds_superuser'";
+        assertEquals(List.of(List.of(Optional.of("t"))), rows(adminOption));
+        // A membership made before the bootstrap gave the option gets it on the next run.
+        rows("REVOKE ADMIN OPTION FOR rds_password FROM rds_superuser");
+        assertEquals(List.of(List.of(Optional.of("f"))), rows(adminOption));
+        roles.run(config.gateRole(), config.bootstrap());
+        assertEquals(List.of(List.of(Optional.of("t"))), rows(adminOption));
         assertEquals(List.of(List.of(Optional.of(Md5.hash(TestConfigs.APP_PASSWORD, TestConfigs.APP))), List.of(Optional.of("1"))),
                 rows("SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'app' UNION ALL"
                         + " SELECT count(*)::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid"
