@@ -320,6 +320,36 @@ class PasswordGateIT {
     }
 
     @Test
+    void aRefusedPasswordStatementLeavesItsPasswordOutOfTheServerLog() throws Exception {
+        String secret = "pwgate-log-probe-" + System.nanoTime();
+        try (Connection c = connect(new Who(NON_MEMBER, null), "preferQueryMode=simple"); Statement s = c.createStatement()) {
+            assertRefused(assertThrows(SQLException.class, () -> s.execute("ALTER ROLE victim PASSWORD '" + secret + "'")),
+                    "42501", REFUSAL);
+        }
+        // An error after it, found in the log, shows that the collector has written that far.
+        String marker = "pwgate_log_marker_" + System.nanoTime();
+        try (Statement s = admin.createStatement()) {
+            assertThrows(SQLException.class, () -> s.execute("SELECT " + marker + "()"));
+        }
+        java.nio.file.Path log;
+        try (Statement s = admin.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('data_directory') || '/' || pg_current_logfile()")) {
+            assertTrue(rs.next());
+            log = java.nio.file.Path.of(rs.getString(1));
+        }
+        String text = "";
+        for (long deadline = System.nanoTime() + 10_000_000_000L; System.nanoTime() < deadline; Thread.sleep(100)) {
+            text = java.nio.file.Files.readString(log, StandardCharsets.ISO_8859_1);
+            if (text.contains(marker)) {
+                break;
+            }
+        }
+        assertTrue(text.contains(marker), "the server log " + log + " has the later error");
+        assertTrue(text.contains(REFUSAL), "the refusal itself is logged");
+        assertFalse(text.contains(secret), "the refused statement's password is in the server log");
+    }
+
+    @Test
     void protectedRolesAreRefusedEvenToSuperusers() throws Exception {
         Map<String, String> refusals = Map.of(
                 "ALTER ROLE rdsadmin CONNECTION LIMIT 5", "permission denied: role \"rdsadmin\" is protected",

