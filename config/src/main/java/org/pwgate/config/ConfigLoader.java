@@ -136,12 +136,24 @@ public final class ConfigLoader {
         List<String> protectedRoles = r.roleNames(top, "protected_roles").orElse(DEFAULT_PROTECTED_ROLES);
         Optional<Bootstrap> bootstrap = bootstrap(r, top);
         Tls tls = tls(r, top);
-        Optional<Admin> admin = r.section(top, "admin", Set.of("host", "port"))
+        Optional<Mapping> adminSection = r.section(top, "admin", Set.of("host", "port"));
+        Optional<Admin> admin = adminSection
                 .map(m -> new Admin(r.nonEmptyText(m, "host").orElse("127.0.0.1"),
                         r.integer(m, "port", 0, 65535).orElse(9187)));
+        if (admin.isPresent() && admin.get().port() != 0 && admin.get().port() == listen.port()
+                && sameOrWildcard(admin.get().host(), listen.host())) {
+            Mapping m = adminSection.get();
+            r.error(m.child("port"), m.has("port") ? m.keyLine("port") : m.line(),
+                    "the admin listener cannot share port " + listen.port() + " with listen.port");
+        }
         Logging logging = logging(r, top);
         return new PwgateConfig(listen, backend, auth, limits, parameters, gateRole, protectedRoles, bootstrap,
                 tls, admin, logging, source);
+    }
+
+    private static boolean sameOrWildcard(String a, String b) {
+        Set<String> any = Set.of("0.0.0.0", "::", "*");
+        return a.equalsIgnoreCase(b) || any.contains(a) || any.contains(b);
     }
 
     private static Listen listen(YamlReader r, Mapping top) {

@@ -333,6 +333,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theAdminListenerCannotShareTheProxysPort() throws Exception {
+        ConfigError e = single(errors(MINIMAL + "admin: { host: 127.0.0.1, port: 6432 }\n"), "admin.port", 4);
+        assertTrue(e.message().contains("listen.port"), e.message());
+        single(errors(MINIMAL + "admin: { host: 0.0.0.0, port: 6432 }\n"), "admin.port", 4);
+        // Another address, or a port each of its own: fine.
+        assertEquals(6432, parse(MINIMAL + "admin: { host: 10.0.0.5, port: 6432 }\n").admin().orElseThrow().port());
+        assertEquals(9187, parse(MINIMAL + "admin: { host: 127.0.0.1 }\n").admin().orElseThrow().port());
+    }
+
+    @Test
     void backendNeedsHostOrEmbedded() {
         single(errors(MINIMAL.replace("backend: { host: db.local }", "backend: { port: 5432 }")), "backend.host", 2);
     }

@@ -83,6 +83,22 @@ class CliIT {
     }
 
     @Test
+    void aPortInUseNamesItsAddressAndKeyAndExitsOne() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            Path dir = TempDirs.create("pwgate-cli");
+            Files.writeString(dir.resolve("users.txt"), "");
+            Path config = dir.resolve("pwgate.yaml");
+            Files.writeString(config, "listen: { host: 127.0.0.1, port: " + port + " }\n"
+                    + "backend: { host: 127.0.0.1, port: 5432 }\n"
+                    + "auth: { source: auth_file, auth_file: users.txt }\n");
+            Run r = java(null, "--config", config.toString());
+            assertEquals(1, r.exit(), r.out() + r.err());
+            assertTrue(r.err().contains("pwgate failed to start: cannot listen on 127.0.0.1:" + port + " (listen.port)"), r.err());
+        }
+    }
+
+    @Test
     void unknownCommandPrintsUsageAndExitsTwo() throws Exception {
         Run r = java(null, "frobnicate");
         assertEquals(2, r.exit());

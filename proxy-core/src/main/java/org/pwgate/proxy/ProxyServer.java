@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -267,7 +268,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private static Channel bind(Transport transport, EventLoopGroup group, PwgateConfig config, StartupServices services,
-                                ChannelGroup clients) throws InterruptedException {
+                                ChannelGroup clients) throws InterruptedException, IOException {
         AtomicLong connectionIds = new AtomicLong();
         AtomicInteger open = new AtomicInteger();
         ServerBootstrap b = new ServerBootstrap()
@@ -302,7 +303,14 @@ public final class ProxyServer implements AutoCloseable {
                         ch.pipeline().addLast("startup", new StartupHandler(services, decoder, id, over));
                     }
                 });
-        return b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        try {
+            return b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // sync() also rethrows the bind's own IOException, undeclared
+            throw new IOException("cannot listen on " + config.listen().host() + ":" + config.listen().port()
+                    + " (listen.port): " + e.getMessage(), e);
+        }
     }
 
     private void logConnectHints() {

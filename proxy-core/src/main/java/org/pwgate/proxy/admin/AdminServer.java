@@ -103,8 +103,8 @@ public final class AdminServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while binding the admin listener", e);
-        } catch (RuntimeException e) {
-            throw new IOException("cannot bind the admin listener on " + admin.host() + ":" + admin.port() + ": " + e.getMessage(), e);
+        } catch (Exception e) { // sync() also rethrows the bind's own IOException, undeclared
+            throw new IOException("cannot listen on " + admin.host() + ":" + admin.port() + " (admin.port): " + e.getMessage(), e);
         }
     }
 
