@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * The value syntaxes of pwgate's YAML that YAML itself does not know: durations, byte sizes and
  * PostgreSQL's boolean spellings. Pure functions; empty means "not in this syntax".
  */
-final class Units {
+public final class Units {
     private Units() {}
 
     /**
@@ -80,8 +80,8 @@ final class Units {
         };
     }
 
-    /** The shortest exact spelling in the syntax {@link #duration} reads, for messages. */
-    static String format(Duration d) {
+    /** The shortest exact spelling in the syntax {@link #duration} reads, for messages and logs. */
+    public static String format(Duration d) {
         long ms = d.toMillis();
         if (ms == 0 || ms % 1000 != 0) {
             return ms + "ms";

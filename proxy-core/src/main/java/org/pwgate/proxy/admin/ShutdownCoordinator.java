@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import org.pwgate.config.Units;
 import org.pwgate.proxy.protocol.BackendMessage.ErrorResponse;
 import org.pwgate.proxy.protocol.SqlState;
 import org.slf4j.Logger;
@@ -105,7 +106,8 @@ public final class ShutdownCoordinator {
         draining = true;
         stopAccepting.run();
         int atStart = live.size();
-        log.info("shutting down: {} session(s) open, waiting up to {} for running queries", atStart, drainTime);
+        log.info("shutting down: {} session(s) open, waiting up to {} for running queries", atStart,
+                Units.format(drainTime));
         Set<LiveSession> ended = new HashSet<>();
         int endedIdle = 0;
         long deadline = nanoTime.getAsLong() + drainTime.toNanos();
@@ -136,7 +138,7 @@ public final class ShutdownCoordinator {
             }
         }
         if (endedAtDeadline > 0) {
-            log.warn("drain time {} over: ended {} session(s) with a query still running", drainTime, endedAtDeadline);
+            log.warn("drain time {} over: ended {} session(s) with a query still running", Units.format(drainTime), endedAtDeadline);
         }
         // Ended sessions stay registered until their channel closes: waiting for that lets each
         // FATAL reach its client before the event loops stop.

@@ -73,7 +73,7 @@ public final class BackendLogin {
     private Step next(BackendMessage message) {
         if (message instanceof ErrorResponse e) {
             return new Step.Failed(new BackendLoginException(e,
-                    "the backend refused the login of user \"" + user + "\": " + e.severity() + " " + e.sqlState()));
+                    "the backend refused it: " + e.severity() + " " + e.sqlState() + " " + e.message()));
         }
         if (message instanceof NoticeResponse) {
             return new Step.Continue();

@@ -119,7 +119,8 @@ public final class ServiceConnection implements SqlRunner, AutoCloseable {
             connecting = false;
             if (!f.isSuccess()) {
                 String reason = f.cause() instanceof BackendLoginException e
-                        ? e.getMessage() + " (" + e.forClient().sqlState() + " " + e.forClient().message() + ")"
+                        ? e.getMessage().contains(e.forClient().sqlState()) ? e.getMessage() // the backend's own error
+                                : e.getMessage() + " (" + e.forClient().sqlState() + " " + e.forClient().message() + ")"
                         : String.valueOf(f.cause());
                 log.warn("service connection as \"{}\" failed: {}", user, reason);
                 failAll(new ServiceQueryException(SqlState.CONNECTION_FAILURE,

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.pwgate.auth.AuthOutcome;
 import org.pwgate.auth.ClientAuthenticator;
 import org.pwgate.auth.Credential;
+import org.pwgate.config.Units;
 import org.pwgate.proxy.admin.ShutdownCoordinator;
 import org.pwgate.proxy.backend.BackendLoginException;
 import org.pwgate.proxy.backend.BackendSession;
@@ -447,8 +448,15 @@ public final class StartupHandler extends ChannelInboundHandlerAdapter {
         if (state == State.ESTABLISHED || state == State.CLOSED) {
             return;
         }
+        String waitingFor = switch (state) {
+            case AWAITING_STARTUP -> "no startup packet";
+            case AWAITING_PASSWORD -> "no password";
+            case VERIFYING -> "the credential lookup did not answer";
+            default -> "the backend session did not open";
+        };
         refuse(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"),
-                "authentication timed out in state " + state);
+                "authentication timed out (limits.auth_timeout, " + Units.format(services.config().get().limits().authTimeout())
+                        + "): " + waitingFor);
     }
 
     /** Answers with a fatal error, closes after the flush; {@code logReason} null when already logged. */
