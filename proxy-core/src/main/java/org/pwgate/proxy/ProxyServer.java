@@ -199,6 +199,9 @@ public final class ProxyServer implements AutoCloseable {
             } else if (config.bootstrap().isPresent()) {
                 new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
             }
+            if (embedded == null && service != null) {
+                warnIfFailedStatementsAreLogged(service);
+            }
 
             ChannelGroup clients = new DefaultChannelGroup("pwgate-clients", GlobalEventExecutor.INSTANCE);
             SecureRandom random = new SecureRandom();
@@ -265,6 +268,31 @@ public final class ProxyServer implements AutoCloseable {
     private static String hostOf(java.net.SocketAddress address) {
         return address instanceof InetSocketAddress inet && inet.getAddress() != null
                 ? inet.getAddress().getHostAddress() : String.valueOf(address);
+    }
+
+    /** Settings of log_min_error_statement at which PostgreSQL logs the text of a statement failing with ERROR. */
+    private static final java.util.Set<String> LOGS_FAILED_STATEMENTS = java.util.Set.of(
+            "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error");
+
+    /**
+     * A password statement the gate refuses fails with its password in the text, which PostgreSQL
+     * then logs as {@code STATEMENT:}, unless log_min_error_statement is above ERROR. Only a
+     * superuser can set that, so pwgate checks it once, in the background, and says so: a
+     * backend that is not up yet is readiness's business, not start-up's.
+     */
+    private static void warnIfFailedStatementsAreLogged(ServiceConnection service) {
+        service.query("SELECT pg_catalog.current_setting('log_min_error_statement')", java.util.List.of())
+                .whenComplete((rows, e) -> {
+                    if (e != null || rows.isEmpty()) {
+                        return;
+                    }
+                    String level = rows.get(0).get(0).orElse("");
+                    if (LOGS_FAILED_STATEMENTS.contains(level)) {
+                        log.warn("the backend logs the text of statements that fail (log_min_error_statement = {}), and a"
+                                + " password statement the gate refuses holds its password: set log_min_error_statement"
+                                + " = panic on the backend (see the README)", level);
+                    }
+                });
     }
 
     private static Channel bind(Transport transport, EventLoopGroup group, PwgateConfig config, StartupServices services,
