@@ -119,6 +119,7 @@ unix_socket_directories = '$out'
 max_connections = $((max_sessions + 300))
 shared_buffers = 256MB
 password_encryption = md5
+log_min_error_statement = panic
 fsync = off
 synchronous_commit = off
 full_page_writes = off
