@@ -48,7 +48,7 @@ public final class RoleBootstrap {
     public void run(String gateRole, Optional<Bootstrap> bootstrap) throws BootstrapException {
         ensureRole(gateRole, "NOLOGIN");
         ensureRole(RDS_SUPERUSER, "NOLOGIN");
-        grantWithAdminOption(gateRole, RDS_SUPERUSER);
+        grant(gateRole, RDS_SUPERUSER, true);
         if (bootstrap.isEmpty()) {
             return;
         }
@@ -90,21 +90,6 @@ public final class RoleBootstrap {
         }
     }
 
-    /**
-     * Makes {@code member} a member of {@code role} that may grant it to others: on Aurora, members
-     * of rds_superuser may grant rds_password. Also gives an existing membership the option.
-     */
-    void grantWithAdminOption(String role, String member) throws BootstrapException {
-        boolean already = !query("SELECT 1 FROM pg_catalog.pg_auth_members m"
-                + " JOIN pg_catalog.pg_roles r ON r.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member"
-                + " WHERE r.rolname = $1 AND u.rolname = $2 AND m.admin_option", List.of(role, member),
-                "look up the admin option on " + role).isEmpty();
-        if (!already) {
-            execute("GRANT " + ident(role) + " TO " + ident(member) + " WITH ADMIN OPTION",
-                    "grant " + role + " to " + member + " with the admin option");
-        }
-    }
-
     /** Creates the role if missing, else applies the attributes again. */
     void ensureRole(String role, String attributes) throws BootstrapException {
         boolean exists = !query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", List.of(role), "look up role " + role).isEmpty();
@@ -124,11 +109,22 @@ public final class RoleBootstrap {
     }
 
     void grant(String role, String member) throws BootstrapException {
+        grant(role, member, false);
+    }
+
+    /**
+     * Makes {@code member} a member of {@code role}; with {@code adminOption}, one that may grant it
+     * to others (on Aurora, members of rds_superuser may grant rds_password), which an existing
+     * membership without the option then gets too.
+     */
+    void grant(String role, String member, boolean adminOption) throws BootstrapException {
         boolean already = !query("SELECT 1 FROM pg_catalog.pg_auth_members m"
                 + " JOIN pg_catalog.pg_roles r ON r.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member"
-                + " WHERE r.rolname = $1 AND u.rolname = $2", List.of(role, member), "look up membership").isEmpty();
+                + " WHERE r.rolname = $1 AND u.rolname = $2" + (adminOption ? " AND m.admin_option" : ""),
+                List.of(role, member), "look up membership").isEmpty();
         if (!already) {
-            execute("GRANT " + ident(role) + " TO " + ident(member), "grant " + role + " to " + member);
+            execute("GRANT " + ident(role) + " TO " + ident(member) + (adminOption ? " WITH ADMIN OPTION" : ""),
+                    "grant " + role + " to " + member + (adminOption ? " with the admin option" : ""));
         }
     }
 
