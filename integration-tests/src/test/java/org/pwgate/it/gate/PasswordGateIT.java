@@ -316,6 +316,15 @@ class PasswordGateIT {
         }
         try (Connection c = connect(new Who(PwgateHarness.MASTER, null), ""); Statement s = c.createStatement()) {
             s.execute("REVOKE rds_password FROM victim");
+            // Members add members as they create roles; the gate role itself is changed by no one.
+            s.execute("CREATE ROLE pw_helper IN ROLE rds_password");
+            s.execute("DROP ROLE pw_helper");
+            for (String change : List.of("ALTER ROLE rds_password LOGIN", "ALTER ROLE rds_password PASSWORD 'shared'",
+                    "ALTER ROLE rds_superuser CONNECTION LIMIT 2")) {
+                String role = change.split(" ")[2];
+                assertRefused(assertThrows(SQLException.class, () -> s.execute(change)), "42501",
+                        "permission denied: role \"" + role + "\" is protected");
+            }
         }
     }
 

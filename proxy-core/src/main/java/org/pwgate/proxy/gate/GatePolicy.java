@@ -1,6 +1,8 @@
 package org.pwgate.proxy.gate;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.pwgate.classifier.Kind;
 import org.pwgate.classifier.RoleSpec;
 import org.pwgate.classifier.Statement;
@@ -13,9 +15,10 @@ import org.pwgate.config.PwgateConfig;
  * <p>Order of precedence, strictest first: a text too complex to classify within the classifier's
  * budget (54001, for everyone: what it names is not known); a protected role named anywhere
  * (42501, for everyone);
- * CREATE/DROP/RENAME of the gate role or rds_superuser (42501, for everyone); revoking the gate
- * role from rds_superuser (42501, for everyone); a SCRAM verifier as password (0A000, for everyone);
- * then the restricted kinds (membership guard).
+ * any CREATE, DROP, RENAME or ALTER of the gate role or rds_superuser but a change of their members
+ * (42501, for everyone); revoking the gate role from rds_superuser (42501, for everyone); a SCRAM
+ * verifier as password (0A000, for everyone); then the restricted kinds (membership guard), and
+ * every other membership change, guarded when the role joined is a member of the gate role.
  *
  * <p>CURRENT_USER, CURRENT_ROLE and SESSION_USER are matched against protected roles as the
  * session's authorization user: pwgate does not see SET ROLE's effect (no ParameterStatus reports
@@ -82,13 +85,16 @@ final class GatePolicy {
                 }
             }
         }
-        // An embedded or unlexable statement's verb is unknown: treat it as a CREATE/DROP/RENAME.
-        boolean createDropRename = reading.createsOrDrops() || st.is(Kind.RENAME) || st.is(Kind.EMBEDDED)
-                || st.is(Kind.UNLEXABLE);
-        if (createDropRename) {
+        // The gate role and rds_superuser may gain and lose members (below), and nothing else: no
+        // CREATE, DROP, RENAME or other ALTER of them (a gate role with LOGIN and a password would
+        // be a shared login that passes the gate). An embedded or unlexable statement's verb is
+        // unknown: it counts as such a statement.
+        boolean changesTheRole = reading.createsOrDrops() || !st.kinds().equals(Set.of(Kind.MEMBERSHIP));
+        if (changesTheRole) {
             for (RoleSpec spec : st.targets()) {
                 String name = resolve(spec, sessionUser);
-                if (gate.equals(name) || RDS_SUPERUSER.equals(name)) {
+                boolean onlyJoined = st.grantedRoles().contains(spec); // CREATE ROLE x IN ROLE rds_password
+                if ((gate.equals(name) || RDS_SUPERUSER.equals(name)) && !onlyJoined) {
                     return Decision.refuse(INSUFFICIENT_PRIVILEGE, protectedRoleMessage(name));
                 }
             }
@@ -103,6 +109,20 @@ final class GatePolicy {
         if (st.is(Kind.PASSWORD) || st.is(Kind.VALID_UNTIL) || st.is(Kind.RENAME) || st.is(Kind.EMBEDDED)
                 || st.is(Kind.UNLEXABLE) || grantsGate) {
             return Decision.guard(gate);
+        }
+        if (st.is(Kind.MEMBERSHIP)) {
+            // Joining a role that is itself a member of the gate role (rds_superuser, or a role a
+            // DBA granted it to) makes a member too: on PostgreSQL 15 and older any CREATEROLE role
+            // may GRANT rds_superuser to itself. Which roles are members is known only to the
+            // server, when the statement runs: the guard asks it then.
+            List<String> joined = new ArrayList<>();
+            for (RoleSpec spec : st.grantedRoles()) {
+                if (spec.special() != RoleSpec.Special.NAME) {
+                    return Decision.guard(gate); // a role only the server can name: members only
+                }
+                joined.add(spec.name());
+            }
+            return joined.isEmpty() ? Decision.guard(gate) : Decision.guardIfJoining(gate, joined);
         }
         return Decision.NONE;
     }

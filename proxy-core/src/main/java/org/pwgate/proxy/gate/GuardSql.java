@@ -2,6 +2,7 @@ package org.pwgate.proxy.gate;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * The SQL the gate runs in front of a restricted statement (DESIGN.md, "The gate"). Everything is
@@ -23,13 +24,34 @@ final class GuardSql {
                 + "', MESSAGE = " + literal(GatePolicy.membershipMessage(gateRole)) + "; END IF; END$pwgate$";
     }
 
+    /**
+     * The membership guard, asked only when one of {@code joined} is a member of the gate role
+     * (directly or through others, as pg_has_role counts it; the gate role itself included).
+     */
+    static String membershipIfJoining(String gateRole, List<String> joined) {
+        StringBuilder names = new StringBuilder();
+        for (String r : joined) {
+            names.append(names.length() == 0 ? "" : " OR ").append("r.rolname OPERATOR(pg_catalog.=) ").append(literal(r));
+        }
+        return "DO $pwgate$BEGIN IF coalesce((SELECT pg_catalog.bool_or(pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER'))"
+                + " FROM pg_catalog.pg_roles r, pg_catalog.pg_roles g WHERE g.rolname OPERATOR(pg_catalog.=) "
+                + literal(gateRole) + " AND (" + names + ")), false)"
+                + " AND NOT coalesce((SELECT pg_catalog.pg_has_role(CURRENT_USER, oid, 'MEMBER')"
+                + " FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) " + literal(gateRole)
+                + "), false) THEN RAISE EXCEPTION USING ERRCODE = '" + GatePolicy.INSUFFICIENT_PRIVILEGE
+                + "', MESSAGE = " + literal(GatePolicy.membershipMessage(gateRole)) + "; END IF; END$pwgate$";
+    }
+
     static String refusal(String sqlState, String message) {
         return "DO $pwgate$BEGIN RAISE EXCEPTION USING ERRCODE = '" + sqlState + "', MESSAGE = "
                 + literal(message) + "; END$pwgate$";
     }
 
     static String forDecision(Decision d, String gateRole) {
-        return d.action() == Decision.Action.GUARD ? membership(gateRole) : refusal(d.sqlState(), d.message());
+        if (d.action() != Decision.Action.GUARD) {
+            return refusal(d.sqlState(), d.message());
+        }
+        return d.ifJoining().isEmpty() ? membership(gateRole) : membershipIfJoining(gateRole, d.ifJoining());
     }
 
     static String literal(String s) {

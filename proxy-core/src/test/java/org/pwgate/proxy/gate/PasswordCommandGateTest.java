@@ -243,10 +243,26 @@ class PasswordCommandGateTest {
         assertEquals(List.of("Q " + GUARD + "; GRANT rds_password TO bob"), d.sentToBackend());
         d.backend(d.commandComplete("DO"), d.commandComplete("GRANT ROLE"), d.ready('I'));
         assertEquals(List.of("CommandComplete GRANT ROLE", "ReadyForQuery I"), d.sentToClient());
+        // Another role: guarded for the case that it is itself a member of the gate role, which
+        // only the server knows; the ALTER after it is not guarded.
         d.client(d.query("GRANT reporting TO bob; ALTER ROLE bob CONNECTION LIMIT 3"));
-        assertEquals(List.of("Q GRANT reporting TO bob; ALTER ROLE bob CONNECTION LIMIT 3"), d.sentToBackend());
-        d.backend(d.commandComplete("GRANT ROLE"), d.commandComplete("ALTER ROLE"), d.ready('I'));
+        assertEquals(List.of("Q " + GuardSql.membershipIfJoining("rds_password", List.of("reporting"))
+                + "; GRANT reporting TO bob; ALTER ROLE bob CONNECTION LIMIT 3"), d.sentToBackend());
+        d.backend(d.commandComplete("DO"), d.commandComplete("GRANT ROLE"), d.commandComplete("ALTER ROLE"), d.ready('I'));
+        assertEquals(List.of("CommandComplete GRANT ROLE", "CommandComplete ALTER ROLE", "ReadyForQuery I"), d.sentToClient());
+        // The gate role gains members, and nothing else.
+        d.client(d.query("CREATE ROLE helper IN ROLE rds_password"));
+        assertEquals(List.of("Q " + GUARD + "; CREATE ROLE helper IN ROLE rds_password"), d.sentToBackend());
+        d.backend(d.commandComplete("DO"), d.commandComplete("CREATE ROLE"), d.ready('I'));
         d.sentToClient();
+        for (String q : List.of("ALTER ROLE rds_password LOGIN", "ALTER ROLE rds_superuser CONNECTION LIMIT 2",
+                "ALTER ROLE rds_password SET work_mem = '1MB'")) {
+            d.client(d.query(q));
+            String refused = d.sentToBackend().get(0);
+            assertTrue(refused.contains("is protected"), q + ": " + refused);
+            d.backend(d.error("42501", "x"), d.ready('I'));
+            d.sentToClient();
+        }
     }
 
     @Test
