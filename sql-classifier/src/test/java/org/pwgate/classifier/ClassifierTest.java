@@ -88,6 +88,9 @@ class ClassifierTest {
         assertEquals("DO '***'", Classifier.redact("DO $$BEGIN ALTER ROLE a PASSWORD 'secret'; END$$", UTF8));
         assertEquals("SELECT dblink_exec('***')",
                 Classifier.redact("SELECT dblink_exec(E'ALTER ROLE a \\x50ASSWORD \\'secret\\'')", UTF8));
+        // A statement assembled from pieces: no parse points to the password, so the body goes whole.
+        assertEquals("DO '***'", Classifier.redact(
+                "DO $$ BEGIN EXECUTE 'ALTER ROLE app PASS' || 'WORD ''do-pw2'''; END $$", UTF8));
     }
 
     @Test

@@ -115,6 +115,16 @@ public final class StatementAnalyzer {
                 v.embeddedSecret = false; // its secret spans were taken directly
             }
             literals(x, a, b, v, 1, false, budget);
+            if (v.kinds.contains(Kind.EMBEDDED)) {
+                // A statement that holds role statements in its literals may hold a password in
+                // any of them, also where no parse points to it ('… PASS' || 'WORD ''secret'''):
+                // for the audit log, every literal of it is masked.
+                for (int k = a; k < b; k++) {
+                    if (x.t.type(k) == Tokens.SCONST) {
+                        v.secrets.add(new Span(x.t.start(k), x.t.end(k)));
+                    }
+                }
+            }
             int start = x.t.start(a) - from;
             int end = (b < x.n ? x.t.start(b) : to) - from;
             out.add(toStatement(v, start, end, from));
