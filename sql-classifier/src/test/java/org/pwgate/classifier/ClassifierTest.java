@@ -94,6 +94,20 @@ class ClassifierTest {
     }
 
     @Test
+    void aBodyIsLexedAsTheServerHoldsItNotInTheClientsEncoding() {
+        // SJIS session: the escapes give the body the UTF-8 bytes e3 81 81 and a backslash. The
+        // server's PL/pgSQL sees E'<U+3041>\' /* ' ... and runs the ALTER; read as SJIS, 81 5c
+        // would be one character, the string would end and the ALTER would sit in a comment.
+        String sql = "DO E'BEGIN PERFORM E''\\xe3\\x81\\x81\\\\'' /* ''; ALTER /* z */ USER app PASSWORD ''pwned''; END -- */'";
+        for (boolean sc : new boolean[] {true, false}) {
+            Classification c = Classifier.classify(sql, new LexSettings(sc, "SJIS", 17));
+            assertEquals(1, c.statements().size(), c.toString());
+            assertTrue(c.statements().get(0).is(Kind.EMBEDDED), c.toString());
+            assertTrue(c.statements().get(0).targets().stream().anyMatch(t -> t.isNamed("app")), c.toString());
+        }
+    }
+
+    @Test
     void redactOfUnlexableTextStopsBeforeAnythingQuoted() {
         String r = Classifier.redact("ALTER ROLE a PASSWORD 'secret", UTF8);
         assertFalse(r.contains("secret"), r);

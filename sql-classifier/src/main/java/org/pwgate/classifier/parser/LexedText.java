@@ -61,6 +61,18 @@ final class LexedText {
     }
 
     /**
+     * The literal's value as the server holds it, for lexing again: PostgreSQL converts the text
+     * from the client's encoding to its own before it lexes, so in a client-only encoding (SJIS,
+     * BIG5, …) a character's trailing byte is never a quote or backslash there, while escapes
+     * ({@code \x5c}) give the bytes they name. So each multibyte character comes as its masked
+     * bytes (no ASCII byte among them) and escapes as their bytes. Lex the result as UTF-8-like
+     * (no masking); names in it are not the client's.
+     */
+    byte[] serverValue(int i) {
+        return Literals.decodeSconst(work, work, to, serverMajor >= 16, t, i);
+    }
+
+    /**
      * The role a name token denotes: CURRENT_USER, SESSION_USER, CURRENT_ROLE (unquoted keywords
      * only), PUBLIC (quoted or not: gram.y compares the string), or a folded, truncated name.
      */

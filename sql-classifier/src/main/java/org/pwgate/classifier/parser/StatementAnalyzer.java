@@ -31,6 +31,8 @@ import org.pwgate.classifier.lexer.Tokens;
  * </pre>
  */
 public final class StatementAnalyzer {
+    /** How a literal's server-side value is lexed again after a client-only encoding: bytes as they are. */
+    private static final PgEncoding SERVER_VIEW = PgEncoding.lookup("UTF8");
     static final int MAX_DEPTH = 3;
 
     private StatementAnalyzer() {}
@@ -218,11 +220,14 @@ public final class StatementAnalyzer {
             if (!literalMayConcernRoles(x, k)) {
                 continue;
             }
-            byte[] value = x.value(k);
+            // In a client-only encoding the server's view of the value differs from the client's
+            // bytes: lex that view (see LexedText.serverValue), not the client's bytes as SJIS.
+            boolean clientOnly = x.encoding.clientOnly();
+            byte[] value = clientOnly ? x.serverValue(k) : x.value(k);
             if (value == null) {
                 continue; // invalid escapes: the server rejects the statement
             }
-            Verdict inner = embedded(value, x.encoding, x.serverMajor, depth, budget);
+            Verdict inner = embedded(value, clientOnly ? SERVER_VIEW : x.encoding, x.serverMajor, depth, budget);
             if (inner.restricting()) {
                 v.absorbEmbedded(inner);
                 if (v.embeddedSecret) {
