@@ -226,7 +226,7 @@ final class PasswordCommandGate implements SessionGate {
         Frame send = f;
         if (takeCancel()) {
             // Nothing of the text runs: the refusal in front of it fails the whole Query, as a
-            // cancel would have, and the text cannot change the lexing window either.
+            // cancel would have.
             Rewrite rewrite = cancelled(f.body());
             plan = rewrite.plan();
             send = new Frame((byte) 'Q', rewrite.body());
@@ -241,12 +241,10 @@ final class PasswordCommandGate implements SessionGate {
             if (a != null) {
                 text = a.text;
                 off = 0;
-                lexing.noteMention(a.mentionsEncoding);
                 concern = a.mayConcern;
             } else {
                 text = text(body, body.readerIndex(), len);
                 off = textOffset(body, body.readerIndex());
-                lexing.noteText(text, off, len);
                 concern = len > 0 && mayConcernRoles(text, off, len);
             }
             if (concern) {
@@ -257,8 +255,6 @@ final class PasswordCommandGate implements SessionGate {
                     f.release();
                 }
             }
-        } else {
-            lexing.assumeEncodingMayChange();
         }
         queue.push(ResponseQueue.QUERY, plan);
         out.accept(send);
@@ -281,14 +277,12 @@ final class PasswordCommandGate implements SessionGate {
         Analysis analysis = null;
         Ahead a = aheadFor(f);
         if (a != null) {
-            lexing.noteMention(a.mentionsEncoding);
             if (a.mayConcern) {
                 analysis = analyzePrepared(a.text, 0, len, a);
             }
         } else if (len > 0) {
             byte[] text = text(b, qStart, len);
             int off = textOffset(b, qStart);
-            lexing.noteText(text, off, len);
             if (mayConcernRoles(text, off, len)) {
                 analysis = analyzePrepared(text, off, len, null);
             }
@@ -780,7 +774,6 @@ final class PasswordCommandGate implements SessionGate {
         private final int len;
         private final LexingWindow.Snapshot window;
         byte[] text;
-        boolean mentionsEncoding;
         boolean mayConcern;
         Map<LexSettings, Classification> results = Map.of();
         /** Per setting, the redaction of each long restricted statement (by index), null where not done here. */
@@ -800,11 +793,10 @@ final class PasswordCommandGate implements SessionGate {
             try {
                 byte[] t = new byte[len];
                 frame.body().getBytes(from, t, 0, len);
-                mentionsEncoding = LexingWindow.mentionsEncoding(t, 0, len);
                 mayConcern = mayConcernRoles(t, 0, len);
                 if (mayConcern) {
                     Map<LexSettings, Classification> m = new HashMap<>();
-                    for (LexSettings s : window.candidates(mentionsEncoding)) {
+                    for (LexSettings s : window.candidates()) {
                         Classification c = classify(t, 0, len, s);
                         m.put(s, c);
                         redactLongStatements(t, s, c);
