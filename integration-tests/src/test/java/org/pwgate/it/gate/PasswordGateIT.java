@@ -329,6 +329,19 @@ class PasswordGateIT {
     }
 
     @Test
+    void aLiteralEndingInABackslashIsNoRefusal() throws Exception {
+        // Read with backslash escapes (standard_conforming_strings off, not in force here) it never
+        // ends; that reading made it a refusal for non-members.
+        for (String mode : MODES) {
+            try (Connection c = connect(new Who(NON_MEMBER, null), mode); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT 'C:\\' AS dir")) {
+                assertTrue(rs.next());
+                assertEquals("C:\\", rs.getString(1), mode);
+            }
+        }
+    }
+
+    @Test
     void aRefusedPasswordStatementLeavesItsPasswordOutOfTheServerLog() throws Exception {
         String secret = "pwgate-log-probe-" + System.nanoTime();
         try (Connection c = connect(new Who(NON_MEMBER, null), "preferQueryMode=simple"); Statement s = c.createStatement()) {

@@ -898,7 +898,29 @@ final class PasswordCommandGate implements SessionGate {
             Classification c = prepared == null ? null : prepared.results.get(s);
             out.add(c != null ? c : classify(text, off, len, s));
         }
+        // The other standard_conforming_strings value is read for a change the gate cannot see
+        // coming. Where the text cannot be lexed under it but can under the value in force, in
+        // the same encoding, PostgreSQL in that setting would reject the whole text (SELECT 'C:\'
+        // read with backslash escapes never ends): nothing of it would run, so that reading
+        // decides nothing. (It made every text with such a literal a refusal for non-members.)
+        for (int k = settings.size() - 1; k > 0; k--) {
+            LexSettings s = settings.get(k);
+            for (int j = 0; j < k; j++) {
+                LexSettings t = settings.get(j);
+                if (t.clientEncoding().equals(s.clientEncoding()) && t.standardConformingStrings() != s.standardConformingStrings()
+                        && wholeUnlexable(out.get(k)) && !wholeUnlexable(out.get(j))) {
+                    out.remove(k);
+                    settings.remove(k);
+                    break;
+                }
+            }
+        }
         return out;
+    }
+
+    /** The classifier's answer for a text it could not lex at all. */
+    private static boolean wholeUnlexable(Classification c) {
+        return c.statements().size() == 1 && c.statements().get(0).kinds().equals(java.util.Set.of(Kind.UNLEXABLE));
     }
 
     /** A prepared statement's analysis: every statement under every reading (its spans do not matter). */

@@ -266,6 +266,21 @@ class PasswordCommandGateTest {
     }
 
     @Test
+    void aLiteralEndingInABackslashIsReadWithTheStandardConformingStringsInForce() {
+        // With backslash escapes 'C:\' never ends: PostgreSQL in that setting would reject the
+        // text whole, so that reading decides nothing (it made this a refusal for non-members).
+        d.client(d.query("SELECT 'C:\\'"));
+        assertEquals(List.of("Q SELECT 'C:\\'"), d.sentToBackend());
+        d.backend(d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
+        // A restricted statement behind it gets its own guard, in front of it, not one at the start.
+        d.client(d.query("COMMIT; SELECT 'C:\\' AS dir; ALTER USER app PASSWORD 'y'"));
+        assertEquals(List.of("Q COMMIT; SELECT 'C:\\' AS dir; " + GUARD + "; ALTER USER app PASSWORD 'y'"), d.sentToBackend());
+        d.backend(d.commandComplete("COMMIT"), d.commandComplete("SELECT 1"), d.error("42501", "x"), d.ready('I'));
+        d.sentToClient();
+    }
+
+    @Test
     void guardCompletionOtherThanDoFailsClosed() {
         d.client(d.query("ALTER ROLE bob PASSWORD 'pw'"));
         d.sentToBackend();
