@@ -57,8 +57,15 @@ final class PasswordCommandGate implements SessionGate {
     private static final Logger log = LoggerFactory.getLogger(PasswordCommandGate.class);
     /** Query texts up to this size are copied into a per-session buffer that is kept. */
     private static final int SCRATCH_KEEP = 16 * 1024;
-    /** Texts at least this long are analysed off the event loop first ({@link #prepare}). */
+    /**
+     * Texts at least this long are analysed off the event loop first ({@link #prepare}), when read
+     * under the two settings of an idle pipeline; with more readings (messages in flight: up to
+     * 8 encodings, each under both standard_conforming_strings values), shorter ones too, so that
+     * the loop never lexes more than about twice this much for one text.
+     */
     static final int AHEAD_TEXT = 256 * 1024;
+    /** The most readings of one text (LexingWindow: 8 encodings and any others seen, × 2): the shortest text sent ahead. */
+    private static final int AHEAD_TEXT_MIN = AHEAD_TEXT / 16;
     /** Restricted statements at least this long in such a text are redacted for the audit log there too. */
     static final int REDACT_AHEAD = 16 * 1024;
 
@@ -678,8 +685,8 @@ final class PasswordCommandGate implements SessionGate {
     // ---------------------------------------------------------------- analysis ahead, off the loop
 
     /**
-     * A Query (restriction on) or Parse whose text is {@value #AHEAD_TEXT} bytes or more is
-     * classified on the analysis executor first: at 5–10 ms a megabyte, and more for text built to
+     * A Query (restriction on) or Parse whose text is {@value #AHEAD_TEXT} bytes or more (less
+     * when it has more readings, see {@link #AHEAD_TEXT}) is classified on the analysis executor first: at 5–10 ms a megabyte, and more for text built to
      * be slow, its analysis would hold up every session on the event loop. What the worker computes
      * depends only on the text and on a copy of the lexing window taken now; back on the loop,
      * {@link #onClientFrame} uses it for every setting it was computed under, and classifies
@@ -689,7 +696,7 @@ final class PasswordCommandGate implements SessionGate {
     @Override
     public CompletableFuture<Void> prepare(Frame f) {
         ByteBuf b = f.body();
-        if (b.readableBytes() < AHEAD_TEXT || state != State.READY) { // every frame comes here: cheap first
+        if (b.readableBytes() < AHEAD_TEXT_MIN || state != State.READY) { // every frame comes here: cheap first
             return null;
         }
         int from;
@@ -703,10 +710,14 @@ final class PasswordCommandGate implements SessionGate {
         } else {
             return null;
         }
-        if (len < AHEAD_TEXT) {
+        if (len < AHEAD_TEXT_MIN) {
             return null;
         }
-        Ahead a = new Ahead(f, from, len, lexing.snapshot(session, queue.isEmpty()));
+        LexingWindow.Snapshot window = lexing.snapshot(session, queue.isEmpty());
+        if ((long) len * window.candidates().size() < 2L * AHEAD_TEXT) {
+            return null;
+        }
+        Ahead a = new Ahead(f, from, len, window);
         try {
             CompletableFuture<Void> done = CompletableFuture.runAsync(a, analysis);
             ahead = a;

@@ -112,6 +112,25 @@ class AnalysisAheadTest {
     }
 
     @Test
+    void withMessagesInFlightAShorterTextGoesAheadItHasEightTimesTheReadings() {
+        // 40 KiB read twice stays on the loop; with a message in flight it is read under 16
+        // settings, 640 KiB of lexing, which would hold every session on the loop up.
+        String sql = "ALTER ROLE bob PASSWORD 'pw'; SELECT '" + "x".repeat(40 * 1024) + "'";
+        Frame idle = d.query(sql);
+        assertNull(d.gate.prepare(idle), "idle pipeline: on the loop");
+        d.client(idle);
+        d.sentToBackend();
+        Frame inFlight = d.query(sql);
+        assertNotNull(d.gate.prepare(inFlight), "one Query still unanswered: ahead, off the loop");
+        d.runAnalyses();
+        d.client(inFlight);
+        assertEquals(List.of("Q " + GUARD + "; " + sql), d.sentToBackend());
+        d.backend(d.commandComplete("DO"), d.commandComplete("ALTER ROLE"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.backend(d.commandComplete("DO"), d.commandComplete("ALTER ROLE"), d.commandComplete("SELECT 1"), d.ready('I'));
+        d.sentToClient();
+    }
+
+    @Test
     void shortTextsOtherMessagesAndQueriesWhileOffAreNotPrepared() {
         Frame shortQuery = d.query("ALTER ROLE bob PASSWORD 'pw'");
         Frame sync = d.sync();
