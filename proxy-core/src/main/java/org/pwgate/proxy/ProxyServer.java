@@ -200,7 +200,7 @@ public final class ProxyServer implements AutoCloseable {
                 new RoleBootstrap(service, BOOTSTRAP_TIMEOUT).run(config.gateRole(), config.bootstrap());
             }
             if (embedded == null && service != null) {
-                warnIfFailedStatementsAreLogged(service);
+                checkBackendSetup(service, config.gateRole());
             }
 
             ChannelGroup clients = new DefaultChannelGroup("pwgate-clients", GlobalEventExecutor.INSTANCE);
@@ -275,13 +275,20 @@ public final class ProxyServer implements AutoCloseable {
             "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error");
 
     /**
-     * A password statement the gate refuses fails with its password in the text, which PostgreSQL
-     * then logs as {@code STATEMENT:}, unless log_min_error_statement is above ERROR. Only a
-     * superuser can set that, so pwgate checks it once, in the background, and says so: a
-     * backend that is not up yet is readiness's business, not start-up's.
+     * Two things about an external backend that pwgate cannot set itself, checked once, in the
+     * background (a backend that is not up yet is readiness's business, not start-up's):
+     * <ul>
+     *   <li>a password statement the gate refuses fails with its password in the text, which
+     *       PostgreSQL logs as {@code STATEMENT:} unless log_min_error_statement is above ERROR,
+     *       and only a superuser can set that;</li>
+     *   <li>without the gate role the guard refuses every password command to everyone, superusers
+     *       included (it fails closed), and a client session may not create the role.</li>
+     * </ul>
      */
-    private static void warnIfFailedStatementsAreLogged(ServiceConnection service) {
-        service.query("SELECT pg_catalog.current_setting('log_min_error_statement')", java.util.List.of())
+    private static void checkBackendSetup(ServiceConnection service, String gateRole) {
+        service.query("SELECT pg_catalog.current_setting('log_min_error_statement'),"
+                        + " EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1)::text",
+                        java.util.List.of(gateRole))
                 .whenComplete((rows, e) -> {
                     if (e != null || rows.isEmpty()) {
                         return;
@@ -291,6 +298,11 @@ public final class ProxyServer implements AutoCloseable {
                         log.warn("the backend logs the text of statements that fail (log_min_error_statement = {}), and a"
                                 + " password statement the gate refuses holds its password: set log_min_error_statement"
                                 + " = panic on the backend (see the README)", level);
+                    }
+                    if (!rows.get(0).get(1).orElse("").startsWith("t")) {
+                        log.warn("the gate role \"{}\" does not exist on the backend: with rds.restrict_password_commands on,"
+                                + " every password command is refused to everyone until it is created (as a superuser,"
+                                + " directly on the backend, or by pwgate's bootstrap section)", gateRole);
                     }
                 });
     }

@@ -26,10 +26,11 @@ import org.pwgate.proxy.embedded.EmbeddedBackend;
 import org.slf4j.LoggerFactory;
 
 /**
- * An external backend that logs the text of failed statements (PostgreSQL's default,
- * log_min_error_statement = error) would log the password of every password statement the gate
- * refuses: pwgate warns at start-up, and says nothing when the backend is set up as the README
- * asks.
+ * What pwgate checks on an external backend at start-up: a backend that logs the text of failed
+ * statements (PostgreSQL's default, log_min_error_statement = error) would log the password of
+ * every password statement the gate refuses, and one without the gate role has every password
+ * command refused to everyone. pwgate warns of each, and says nothing when the backend is set up
+ * as the README asks.
  */
 class BackendLogSettingIT {
     private static final String USER = "logsetting_app";
@@ -37,12 +38,19 @@ class BackendLogSettingIT {
 
     @Test
     void pwgateWarnsWhenTheBackendLogsFailedStatementsAndOnlyThen() throws Exception {
-        assertEquals(1, warningsWith("error"), "a warning for log_min_error_statement = error");
-        assertEquals(0, warningsWith("panic"), "no warning for log_min_error_statement = panic");
+        List<String> defaults = warningsWith("error", false);
+        assertEquals(2, defaults.size(), defaults.toString());
+        assertTrue(defaults.get(0).contains("log_min_error_statement = error"), defaults.get(0));
+        assertTrue(defaults.get(1).contains("the gate role \"rds_password\" does not exist"), defaults.get(1));
+        List<String> setUp = warningsWith("panic", true);
+        assertEquals(List.of(), setUp, "no warning for a backend set up as the README asks");
     }
 
-    /** Starts a backend with the setting and pwgate in front of it; the warnings once a client has logged in. */
-    private static long warningsWith(String level) throws Exception {
+    /**
+     * Starts a backend with the setting, with or without the gate role, and pwgate in front of it;
+     * pwgate's start-up warnings once a client has logged in.
+     */
+    private static List<String> warningsWith(String level, boolean gateRole) throws Exception {
         Logger logger = (Logger) LoggerFactory.getLogger(ProxyServer.class);
         ListAppender<ILoggingEvent> logs = new ListAppender<>();
         logs.start();
@@ -55,6 +63,9 @@ class BackendLogSettingIT {
                  Statement s = su.createStatement()) {
                 s.execute("SET password_encryption = 'md5'");
                 s.execute("CREATE ROLE " + USER + " LOGIN PASSWORD '" + PwgateHarness.md5(PASSWORD, USER) + "'");
+                if (gateRole) {
+                    s.execute("CREATE ROLE rds_password NOLOGIN");
+                }
             }
             Path file = TempDirs.create("pwgate-logsetting").resolve("pwgate.yaml");
             Files.writeString(file, """
@@ -73,11 +84,6 @@ class BackendLogSettingIT {
             logger.detachAppender(logs);
             pg.close();
         }
-        List<ILoggingEvent> warnings = logs.list.stream()
-                .filter(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("log_min_error_statement"))
-                .toList();
-        warnings.forEach(e -> assertTrue(e.getFormattedMessage().contains("log_min_error_statement = " + level),
-                e.getFormattedMessage()));
-        return warnings.size();
+        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage).toList();
     }
 }
