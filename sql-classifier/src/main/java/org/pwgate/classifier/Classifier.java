@@ -58,6 +58,28 @@ public final class Classifier {
     }
 
     /**
+     * True exactly when the encoding is known, the text is valid in it, and lexing it under
+     * {@code settings} fails as PostgreSQL's scanner would (an unterminated literal or comment,
+     * say), which makes PostgreSQL reject the whole text before any of it runs. Never throws.
+     */
+    public static boolean lexesWithAnError(byte[] text, int offset, int length, LexSettings settings) {
+        try {
+            PgEncoding enc = PgEncoding.lookup(settings.clientEncoding());
+            if (enc == null) {
+                return false;
+            }
+            byte[] work = enc.mask(text, offset, offset + length);
+            if (work == null) {
+                return false;
+            }
+            return !org.pwgate.classifier.lexer.Lexer.lex(work, offset, offset + length,
+                    settings.standardConformingStrings(), settings.serverMajor()).ok();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
      * The text with every secret literal replaced by {@code '***'}, decoded for logging. Never throws.
      * A literal that embeds a password statement (a DO body, a dblink_exec argument) is replaced whole.
      * Text that cannot be lexed is cut before its first quote, dollar, backslash or PASSWORD word.

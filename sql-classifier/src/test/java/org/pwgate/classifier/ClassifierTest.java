@@ -108,6 +108,20 @@ class ClassifierTest {
     }
 
     @Test
+    void namesInABodySentInAClientOnlyEncodingAreTheClientsNames() throws Exception {
+        // Structure from the server's view, names from the client's bytes: a role named in SJIS
+        // inside a DO body is the same role as outside it.
+        byte[] sql = "DO $$BEGIN ALTER ROLE \"管理者\" PASSWORD 'x'; END$$".getBytes("Shift_JIS");
+        byte[] top = "ALTER ROLE \"管理者\" PASSWORD 'x'".getBytes("Shift_JIS");
+        LexSettings sjis = new LexSettings(true, "SJIS", 17);
+        Statement inBody = Classifier.classify(sql, 0, sql.length, sjis).statements().get(0);
+        Statement atTop = Classifier.classify(top, 0, top.length, sjis).statements().get(0);
+        assertTrue(inBody.is(Kind.EMBEDDED), inBody.toString());
+        assertEquals(atTop.targets(), inBody.targets());
+        assertTrue(inBody.targets().get(0).isNamed("管理者"), inBody.toString());
+    }
+
+    @Test
     void redactOfUnlexableTextStopsBeforeAnythingQuoted() {
         String r = Classifier.redact("ALTER ROLE a PASSWORD 'secret", UTF8);
         assertFalse(r.contains("secret"), r);

@@ -36,10 +36,17 @@ record Analysis(List<Reading> readings, String redacted) {
     }
 
     /**
-     * @param createsOrDrops the statement is a CREATE or DROP (its first keyword), so the gate role
-     *                       and rds_superuser are protected as its targets
+     * @param changesRole the statement is a CREATE, DROP or ALTER of a role (its first keyword; ALTER
+     *                    GROUP … ADD|DROP USER aside, which changes members only), so the gate role
+     *                    and rds_superuser are protected as its targets
+     * @param folded      the union of several readings ({@link #fold}): which target is the role
+     *                    the statement is about is not known
      */
-    record Reading(Statement statement, boolean createsOrDrops) {}
+    record Reading(Statement statement, boolean changesRole, boolean folded) {
+        Reading(Statement statement, boolean changesRole) {
+            this(statement, changesRole, false);
+        }
+    }
 
     static boolean isOther(Statement s) {
         return s.kinds().size() == 1 && s.is(Kind.OTHER);
@@ -77,7 +84,7 @@ record Analysis(List<Reading> readings, String redacted) {
         boolean scram = false;
         boolean md5 = false;
         boolean revoke = false;
-        boolean createsOrDrops = false;
+        boolean changesRole = false;
         Span span = null;
         for (Reading r : readings) {
             Statement st = r.statement();
@@ -89,7 +96,7 @@ record Analysis(List<Reading> readings, String redacted) {
             scram |= st.scramSecret();
             md5 |= st.md5Secret();
             revoke |= st.revoke();
-            createsOrDrops |= r.createsOrDrops();
+            changesRole |= r.changesRole();
         }
         if (kinds.size() > 1) {
             kinds.remove(Kind.OTHER);
@@ -102,7 +109,7 @@ record Analysis(List<Reading> readings, String redacted) {
             members.clear();
         }
         return new Reading(new Statement(span, kinds, List.copyOf(targets), List.copyOf(granted), List.copyOf(members),
-                List.of(), scram, md5, revoke), createsOrDrops);
+                List.of(), scram, md5, revoke), changesRole, true);
     }
 
     Set<Kind> kinds() {

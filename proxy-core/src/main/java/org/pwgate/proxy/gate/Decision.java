@@ -37,6 +37,22 @@ record Decision(Action action, String sqlState, String message, List<String> ifJ
         return new Decision(Action.REFUSE, sqlState, message, List.of());
     }
 
+    /**
+     * Both this and {@code other}: for two guards that each ask only when certain roles are joined,
+     * one that asks for any of them (the first alone would pass the second's roles unasked).
+     */
+    Decision and(Decision other) {
+        if (other.stricterThan(this)) {
+            return other;
+        }
+        if (action == Action.GUARD && other.action == Action.GUARD && !ifJoining.isEmpty() && !other.ifJoining.isEmpty()) {
+            java.util.LinkedHashSet<String> both = new java.util.LinkedHashSet<>(ifJoining);
+            both.addAll(other.ifJoining);
+            return new Decision(action, sqlState, message, List.copyOf(both));
+        }
+        return this;
+    }
+
     /** A guard for every case is stricter than one for some roles joined, whatever the roles. */
     boolean stricterThan(Decision other) {
         if (action != other.action) {

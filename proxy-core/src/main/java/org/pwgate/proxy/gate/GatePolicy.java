@@ -59,10 +59,7 @@ final class GatePolicy {
         }
         Decision best = Decision.NONE;
         for (Analysis.Reading r : analysis.readings()) {
-            Decision d = decide(r, config, sessionUser);
-            if (d.stricterThan(best)) {
-                best = d;
-            }
+            best = best.and(decide(r, config, sessionUser));
         }
         return best;
     }
@@ -89,11 +86,14 @@ final class GatePolicy {
         // CREATE, DROP, RENAME or other ALTER of them (a gate role with LOGIN and a password would
         // be a shared login that passes the gate). An embedded or unlexable statement's verb is
         // unknown: it counts as such a statement.
-        boolean changesTheRole = reading.createsOrDrops() || !st.kinds().equals(Set.of(Kind.MEMBERSHIP));
+        boolean changesTheRole = reading.changesRole() || !st.kinds().equals(Set.of(Kind.MEMBERSHIP));
         if (changesTheRole) {
             for (RoleSpec spec : st.targets()) {
                 String name = resolve(spec, sessionUser);
-                boolean onlyJoined = st.grantedRoles().contains(spec); // CREATE ROLE x IN ROLE rds_password
+                // CREATE ROLE x IN ROLE rds_password: x is created and joins it, which is a
+                // membership change of rds_password only (the first target is the role created
+                // or altered itself; a folded reading cannot tell which that was).
+                boolean onlyJoined = !reading.folded() && st.grantedRoles().contains(spec) && !spec.equals(st.targets().get(0));
                 if ((gate.equals(name) || RDS_SUPERUSER.equals(name)) && !onlyJoined) {
                     return Decision.refuse(INSUFFICIENT_PRIVILEGE, protectedRoleMessage(name));
                 }

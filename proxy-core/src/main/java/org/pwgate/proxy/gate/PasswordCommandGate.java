@@ -914,12 +914,14 @@ final class PasswordCommandGate implements SessionGate {
         // the same encoding, PostgreSQL in that setting would reject the whole text (SELECT 'C:\'
         // read with backslash escapes never ends): nothing of it would run, so that reading
         // decides nothing. (It made every text with such a literal a refusal for non-members.)
+        // Only a real scanner error counts: not an ambiguity or a failure of the classifier.
         for (int k = settings.size() - 1; k > 0; k--) {
             LexSettings s = settings.get(k);
             for (int j = 0; j < k; j++) {
                 LexSettings t = settings.get(j);
                 if (t.clientEncoding().equals(s.clientEncoding()) && t.standardConformingStrings() != s.standardConformingStrings()
-                        && wholeUnlexable(out.get(k)) && !wholeUnlexable(out.get(j))) {
+                        && wholeUnlexable(out.get(k)) && !wholeUnlexable(out.get(j))
+                        && classifier.lexesWithAnError(text, off, len, s)) {
                     out.remove(k);
                     settings.remove(k);
                     break;
@@ -942,7 +944,7 @@ final class PasswordCommandGate implements SessionGate {
         for (Classification c : cs) {
             for (Statement st : c.statements()) {
                 if (!Analysis.isOther(st)) {
-                    readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                    readings.add(new Analysis.Reading(st, changesRole(text, off, st.span())));
                 }
             }
         }
@@ -995,7 +997,7 @@ final class PasswordCommandGate implements SessionGate {
                 for (Classification c : cs) {
                     Statement st = c.statements().get(i);
                     if (!Analysis.isOther(st)) {
-                        readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                        readings.add(new Analysis.Reading(st, changesRole(text, off, st.span())));
                     }
                 }
                 if (!readings.isEmpty()) {
@@ -1018,7 +1020,7 @@ final class PasswordCommandGate implements SessionGate {
             for (Classification c : cs) {
                 for (Statement st : c.statements()) {
                     if (!Analysis.isOther(st)) {
-                        readings.add(new Analysis.Reading(st, createsOrDrops(text, off, st.span())));
+                        readings.add(new Analysis.Reading(st, changesRole(text, off, st.span())));
                     }
                 }
             }
@@ -1068,9 +1070,25 @@ final class PasswordCommandGate implements SessionGate {
     }
 
     /** The statement's first keyword is CREATE or DROP (ASCII, case-insensitive). */
-    static boolean createsOrDrops(byte[] text, int off, Span span) {
-        return keywordAt(text, off + span.start(), off + span.end(), "create")
-                || keywordAt(text, off + span.start(), off + span.end(), "drop");
+    /**
+     * Whether the statement at {@code span} creates, drops or alters a role itself: CREATE, DROP, or
+     * ALTER other than ALTER GROUP (whose only forms are ADD|DROP USER and RENAME, which the
+     * classifier reports). A comment between ALTER and GROUP makes it count as altering: stricter.
+     */
+    static boolean changesRole(byte[] text, int off, Span span) {
+        int s = off + span.start();
+        int e = off + span.end();
+        if (keywordAt(text, s, e, "create") || keywordAt(text, s, e, "drop")) {
+            return true;
+        }
+        if (!keywordAt(text, s, e, "alter")) {
+            return false;
+        }
+        int p = s + 5;
+        while (p < e && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r' || text[p] == '\f')) {
+            p++;
+        }
+        return !keywordAt(text, p, e, "group");
     }
 
     private static boolean keywordAt(byte[] t, int i, int end, String word) {

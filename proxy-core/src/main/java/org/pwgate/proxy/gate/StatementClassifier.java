@@ -19,6 +19,11 @@ interface StatementClassifier {
     /** The text with secret literals replaced, for the audit log. */
     String redact(byte[] text, int offset, int length, LexSettings settings);
 
+    /** PostgreSQL's scanner fails on the text under {@code settings} (see {@link Classifier#lexesWithAnError}). */
+    default boolean lexesWithAnError(byte[] text, int offset, int length, LexSettings settings) {
+        return Classifier.lexesWithAnError(text, offset, length, settings);
+    }
+
     StatementClassifier POSTGRES = new StatementClassifier() {
         @Override
         public boolean mayConcernRoles(byte[] text, int offset, int length) {

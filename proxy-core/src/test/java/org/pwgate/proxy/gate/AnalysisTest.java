@@ -22,9 +22,9 @@ import org.pwgate.proxy.TestConfigs;
 class AnalysisTest {
     private static final PwgateConfig CONFIG = TestConfigs.embedded(10, Duration.ofSeconds(5));
 
-    private static Analysis of(String sql, boolean createsOrDrops) {
+    private static Analysis of(String sql, boolean changesRole) {
         return new Analysis(List.of(new Analysis.Reading(
-                Classifier.classify(sql, LexSettings.DEFAULT).statements().get(0), createsOrDrops)), null);
+                Classifier.classify(sql, LexSettings.DEFAULT).statements().get(0), changesRole)), null);
     }
 
     @Test
@@ -79,7 +79,7 @@ class AnalysisTest {
         }
         assertEquals(1, merged.readings().size(), "folded");
         Analysis.Reading folded = merged.readings().get(0);
-        assertTrue(folded.createsOrDrops());
+        assertTrue(folded.changesRole());
         assertTrue(folded.statement().is(Kind.PASSWORD));
         Decision d = GatePolicy.decide(merged, CONFIG, "app");
         assertEquals(Decision.Action.REFUSE, d.action(), d.toString());
@@ -87,6 +87,46 @@ class AnalysisTest {
         for (Analysis p : parts) {
             Decision single = GatePolicy.decide(p, CONFIG, "app");
             assertTrue(!single.stricterThan(d), single + " is stricter than the fold's " + d);
+        }
+    }
+    @Test
+    void aFoldOfAJoinAndAnAlterOfTheGateRoleIsRefused() {
+        // CREATE ROLE x IN ROLE rds_password alone is a membership change; folded with an ALTER of
+        // the gate role, which target is whose is lost, and the fold must refuse as the ALTER does.
+        List<Analysis> parts = new ArrayList<>();
+        parts.add(of("CREATE ROLE helper IN ROLE rds_password", true));
+        parts.add(of("ALTER ROLE rds_password LOGIN", true));
+        for (int i = 0; i < Analysis.MAX_READINGS - 1; i++) {              // one more than MAX_READINGS in all
+            parts.add(of("ALTER ROLE filler" + i + " CONNECTION LIMIT 3", true));
+        }
+        Analysis merged = null;
+        for (Analysis p : parts) {
+            merged = Analysis.merge(merged, p);
+        }
+        assertEquals(1, merged.readings().size(), "folded");
+        Decision d = GatePolicy.decide(merged, CONFIG, "postgres");
+        assertEquals(Decision.Action.REFUSE, d.action(), d.toString());
+        assertEquals(Decision.Action.GUARD, GatePolicy.decide(parts.get(0), CONFIG, "postgres").action());
+    }
+
+    @Test
+    void conditionalGuardsOfSeveralReadingsAskForEveryRoleJoined() {
+        Analysis a = of("GRANT pg_monitor TO app", false);
+        Analysis b = of("GRANT rds_superuser TO app", false);
+        Decision d = GatePolicy.decide(Analysis.merge(a, b), CONFIG, "app");
+        assertEquals(Decision.Action.GUARD, d.action());
+        assertEquals(List.of("pg_monitor", "rds_superuser"), d.ifJoining());
+    }
+
+    @Test
+    void theGateRoleIsNotAlteredUnderCoverOfAMemberList() {
+        for (String sql : List.of("ALTER ROLE rds_password WITH LOGIN USER rds_superuser",
+                "ALTER ROLE rds_password WITH LOGIN PASSWORD 'pw' USER rds_superuser",
+                "ALTER USER rds_superuser LOGIN ROLE app")) {
+            Analysis a = of(sql, PasswordCommandGate.changesRole(sql.getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0,
+                    Classifier.classify(sql, LexSettings.DEFAULT).statements().get(0).span()));
+            Decision d = GatePolicy.decide(a, CONFIG, "postgres");
+            assertEquals(Decision.Action.REFUSE, d.action(), sql + ": " + d);
         }
     }
 }

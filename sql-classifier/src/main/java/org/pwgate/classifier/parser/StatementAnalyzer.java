@@ -31,8 +31,6 @@ import org.pwgate.classifier.lexer.Tokens;
  * </pre>
  */
 public final class StatementAnalyzer {
-    /** How a literal's server-side value is lexed again after a client-only encoding: bytes as they are. */
-    private static final PgEncoding SERVER_VIEW = PgEncoding.lookup("UTF8");
     static final int MAX_DEPTH = 3;
 
     private StatementAnalyzer() {}
@@ -220,14 +218,15 @@ public final class StatementAnalyzer {
             if (!literalMayConcernRoles(x, k)) {
                 continue;
             }
-            // In a client-only encoding the server's view of the value differs from the client's
-            // bytes: lex that view (see LexedText.serverValue), not the client's bytes as SJIS.
-            boolean clientOnly = x.encoding.clientOnly();
-            byte[] value = clientOnly ? x.serverValue(k) : x.value(k);
+            byte[] value = x.value(k);
             if (value == null) {
                 continue; // invalid escapes: the server rejects the statement
             }
-            Verdict inner = embedded(value, clientOnly ? SERVER_VIEW : x.encoding, x.serverMajor, depth, budget);
+            // In a client-only encoding the server's view of the value differs from the client's
+            // bytes: its structure is lexed from that view (see LexedText.serverValue), names are
+            // still read from the client's bytes, which lie at the same positions.
+            byte[] view = x.encoding.clientOnly() ? x.serverValue(k) : null;
+            Verdict inner = embedded(value, view, x.encoding, x.serverMajor, depth, budget);
             if (inner.restricting()) {
                 v.absorbEmbedded(inner);
                 if (v.embeddedSecret) {
@@ -249,6 +248,18 @@ public final class StatementAnalyzer {
 
     /** Classifies the decoded value of a body or literal. */
     static Verdict embedded(byte[] text, PgEncoding enc, int serverMajor, int depth, Budget budget) {
+        return embedded(text, null, enc, serverMajor, depth, budget);
+    }
+
+    /**
+     * As above; {@code view}, when not null, is the value as the server holds it, position for
+     * position (LexedText.serverValue): lexed as it is, while names come from {@code text} in
+     * {@code enc}.
+     */
+    static Verdict embedded(byte[] text, byte[] view, PgEncoding enc, int serverMajor, int depth, Budget budget) {
+        if (view != null && view.length != text.length) {
+            text = view; // not expected; the structure is what must be right
+        }
         Verdict v = new Verdict();
         if (!KeywordScan.mayStartRoleStatement(text, 0, text.length)) {
             return v;
@@ -257,10 +268,10 @@ public final class StatementAnalyzer {
             v.kinds.add(Kind.UNLEXABLE);
             return v;
         }
-        embeddedPass(text, enc, serverMajor, depth, true, v, budget);
-        if (indexOf(text, (byte) '\\') >= 0) {
+        embeddedPass(text, view, enc, serverMajor, depth, true, v, budget);
+        if (indexOf(view != null ? view : text, (byte) '\\') >= 0) {
             // The text may run in a session with standard_conforming_strings off.
-            embeddedPass(text, enc, serverMajor, depth, false, v, budget);
+            embeddedPass(text, view, enc, serverMajor, depth, false, v, budget);
         }
         if (!v.restricting() && KeywordScan.restrictedSequence(text, 0, text.length)) {
             // Words of a role statement where the SQL lexer saw none: comments of another
@@ -270,9 +281,9 @@ public final class StatementAnalyzer {
         return v;
     }
 
-    private static void embeddedPass(byte[] text, PgEncoding enc, int serverMajor, int depth, boolean sc, Verdict v,
-                                     Budget budget) {
-        byte[] work = enc.mask(text, 0, text.length);
+    private static void embeddedPass(byte[] text, byte[] view, PgEncoding enc, int serverMajor, int depth, boolean sc,
+                                     Verdict v, Budget budget) {
+        byte[] work = view != null ? view : enc.mask(text, 0, text.length);
         if (work == null) {
             return; // arbitrary bytes; the keyword-sequence backstop decides
         }
