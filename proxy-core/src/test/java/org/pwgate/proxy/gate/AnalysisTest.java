@@ -64,20 +64,26 @@ class AnalysisTest {
         assertEquals("54001", d.sqlState());
     }
 
-    @Test
-    void aFoldIsAtLeastAsStrictAsEachReadingInIt() {
-        List<Analysis> parts = new ArrayList<>();
-        parts.add(of("ALTER ROLE rdsadmin CONNECTION LIMIT 1", false));         // protected: refused to everyone
-        parts.add(of("DROP ROLE rds_password", true));                         // the gate role: refused to everyone
-        parts.add(of("ALTER ROLE bob PASSWORD 'md5" + "0".repeat(32) + "'", false)); // guarded
-        for (int i = 0; i < Analysis.MAX_READINGS - 2; i++) {              // one more than MAX_READINGS in all
-            parts.add(of("ALTER ROLE filler" + i + " CONNECTION LIMIT 3", false));
+    /** {@code parts} and harmless fillers, one more than MAX_READINGS in all, merged: one folded reading. */
+    private static Analysis foldedWithFillers(List<Analysis> parts, boolean fillersChangeRoles) {
+        for (int i = parts.size(); i <= Analysis.MAX_READINGS; i++) {
+            parts.add(of("ALTER ROLE filler" + i + " CONNECTION LIMIT 3", fillersChangeRoles));
         }
         Analysis merged = null;
         for (Analysis p : parts) {
             merged = Analysis.merge(merged, p);
         }
         assertEquals(1, merged.readings().size(), "folded");
+        return merged;
+    }
+
+    @Test
+    void aFoldIsAtLeastAsStrictAsEachReadingInIt() {
+        List<Analysis> parts = new ArrayList<>();
+        parts.add(of("ALTER ROLE rdsadmin CONNECTION LIMIT 1", false));         // protected: refused to everyone
+        parts.add(of("DROP ROLE rds_password", true));                         // the gate role: refused to everyone
+        parts.add(of("ALTER ROLE bob PASSWORD 'md5" + "0".repeat(32) + "'", false)); // guarded
+        Analysis merged = foldedWithFillers(parts, false);
         Analysis.Reading folded = merged.readings().get(0);
         assertTrue(folded.changesRole());
         assertTrue(folded.statement().is(Kind.PASSWORD));
@@ -89,6 +95,7 @@ class AnalysisTest {
             assertTrue(!single.stricterThan(d), single + " is stricter than the fold's " + d);
         }
     }
+
     @Test
     void aFoldOfAJoinAndAnAlterOfTheGateRoleIsRefused() {
         // CREATE ROLE x IN ROLE rds_password alone is a membership change; folded with an ALTER of
@@ -96,14 +103,7 @@ class AnalysisTest {
         List<Analysis> parts = new ArrayList<>();
         parts.add(of("CREATE ROLE helper IN ROLE rds_password", true));
         parts.add(of("ALTER ROLE rds_password LOGIN", true));
-        for (int i = 0; i < Analysis.MAX_READINGS - 1; i++) {              // one more than MAX_READINGS in all
-            parts.add(of("ALTER ROLE filler" + i + " CONNECTION LIMIT 3", true));
-        }
-        Analysis merged = null;
-        for (Analysis p : parts) {
-            merged = Analysis.merge(merged, p);
-        }
-        assertEquals(1, merged.readings().size(), "folded");
+        Analysis merged = foldedWithFillers(parts, true);
         Decision d = GatePolicy.decide(merged, CONFIG, "postgres");
         assertEquals(Decision.Action.REFUSE, d.action(), d.toString());
         assertEquals(Decision.Action.GUARD, GatePolicy.decide(parts.get(0), CONFIG, "postgres").action());
