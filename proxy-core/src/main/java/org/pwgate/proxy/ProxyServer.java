@@ -13,8 +13,10 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -271,7 +273,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /** Settings of log_min_error_statement at which PostgreSQL logs the text of a statement failing with ERROR. */
-    private static final java.util.Set<String> LOGS_FAILED_STATEMENTS = java.util.Set.of(
+    private static final Set<String> LOGS_FAILED_STATEMENTS = Set.of(
             "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error");
 
     /**
@@ -288,7 +290,7 @@ public final class ProxyServer implements AutoCloseable {
     private static void checkBackendSetup(ServiceConnection service, String gateRole) {
         service.query("SELECT pg_catalog.current_setting('log_min_error_statement'),"
                         + " EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1)::text",
-                        java.util.List.of(gateRole))
+                        List.of(gateRole))
                 .whenComplete((rows, e) -> {
                     if (e != null || rows.isEmpty()) {
                         return;

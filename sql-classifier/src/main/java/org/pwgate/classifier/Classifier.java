@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.pwgate.classifier.lexer.KeywordScan;
+import org.pwgate.classifier.lexer.Lexer;
 import org.pwgate.classifier.lexer.PgEncoding;
 import org.pwgate.classifier.parser.StatementAnalyzer;
 
@@ -72,7 +73,7 @@ public final class Classifier {
             if (work == null) {
                 return false;
             }
-            return !org.pwgate.classifier.lexer.Lexer.lex(work, offset, offset + length,
+            return !Lexer.lex(work, offset, offset + length,
                     settings.standardConformingStrings(), settings.serverMajor()).ok();
         } catch (RuntimeException e) {
             return false;

@@ -118,10 +118,8 @@ public final class ServiceConnection implements SqlRunner, AutoCloseable {
         f.addListener(done -> {
             connecting = false;
             if (!f.isSuccess()) {
-                String reason = f.cause() instanceof BackendLoginException e
-                        ? e.getMessage().contains(e.forClient().sqlState()) ? e.getMessage() // the backend's own error
-                                : e.getMessage() + " (" + e.forClient().sqlState() + " " + e.forClient().message() + ")"
-                        : String.valueOf(f.cause());
+                // A login failure's message says what went wrong, the backend's own error included.
+                String reason = f.cause() instanceof BackendLoginException e ? e.getMessage() : String.valueOf(f.cause());
                 log.warn("service connection as \"{}\" failed: {}", user, reason);
                 failAll(new ServiceQueryException(SqlState.CONNECTION_FAILURE,
                         "the service connection as \"" + user + "\" failed: " + reason));

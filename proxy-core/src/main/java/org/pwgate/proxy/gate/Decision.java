@@ -1,5 +1,6 @@
 package org.pwgate.proxy.gate;
 
+import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -46,7 +47,7 @@ record Decision(Action action, String sqlState, String message, List<String> ifJ
             return other;
         }
         if (action == Action.GUARD && other.action == Action.GUARD && !ifJoining.isEmpty() && !other.ifJoining.isEmpty()) {
-            java.util.LinkedHashSet<String> both = new java.util.LinkedHashSet<>(ifJoining);
+            LinkedHashSet<String> both = new LinkedHashSet<>(ifJoining);
             both.addAll(other.ifJoining);
             return new Decision(action, sqlState, message, List.copyOf(both));
         }

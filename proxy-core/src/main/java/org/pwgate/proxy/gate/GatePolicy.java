@@ -30,6 +30,7 @@ final class GatePolicy {
     static final String FEATURE_NOT_SUPPORTED = "0A000";
     static final String STATEMENT_TOO_COMPLEX = "54001";
     static final String RDS_SUPERUSER = "rds_superuser";
+    private static final Set<Kind> MEMBERSHIP_ONLY = Set.of(Kind.MEMBERSHIP);
 
     private GatePolicy() {}
 
@@ -86,7 +87,7 @@ final class GatePolicy {
         // CREATE, DROP, RENAME or other ALTER of them (a gate role with LOGIN and a password would
         // be a shared login that passes the gate). An embedded or unlexable statement's verb is
         // unknown: it counts as such a statement.
-        boolean changesTheRole = reading.changesRole() || !st.kinds().equals(Set.of(Kind.MEMBERSHIP));
+        boolean changesTheRole = reading.changesRole() || !st.kinds().equals(MEMBERSHIP_ONLY);
         if (changesTheRole) {
             for (RoleSpec spec : st.targets()) {
                 String name = resolve(spec, sessionUser);

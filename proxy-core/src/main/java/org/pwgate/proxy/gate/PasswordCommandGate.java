@@ -933,7 +933,7 @@ final class PasswordCommandGate implements SessionGate {
 
     /** The classifier's answer for a text it could not lex at all. */
     private static boolean wholeUnlexable(Classification c) {
-        return c.statements().size() == 1 && c.statements().get(0).kinds().equals(java.util.Set.of(Kind.UNLEXABLE));
+        return c.statements().size() == 1 && c.statements().get(0).kinds().equals(Set.of(Kind.UNLEXABLE));
     }
 
     /** A prepared statement's analysis: every statement under every reading (its spans do not matter). */

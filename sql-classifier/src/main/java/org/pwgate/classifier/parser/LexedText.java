@@ -66,7 +66,9 @@ final class LexedText {
      * BIG5, …) a character's trailing byte is never a quote or backslash there, while escapes
      * ({@code \x5c}) give the bytes they name. So each multibyte character comes as its masked
      * bytes (no ASCII byte among them) and escapes as their bytes. Lex the result as UTF-8-like
-     * (no masking); names in it are not the client's.
+     * (no masking); names in it are not the client's, but it is byte for byte where {@link #value}
+     * is (both decode the same token, one output byte per input byte outside escapes), so names
+     * are read there.
      */
     byte[] serverValue(int i) {
         return Literals.decodeSconst(work, work, to, serverMajor >= 16, t, i);

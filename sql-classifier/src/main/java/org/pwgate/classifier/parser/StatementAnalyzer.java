@@ -257,9 +257,6 @@ public final class StatementAnalyzer {
      * {@code enc}.
      */
     static Verdict embedded(byte[] text, byte[] view, PgEncoding enc, int serverMajor, int depth, Budget budget) {
-        if (view != null && view.length != text.length) {
-            text = view; // not expected; the structure is what must be right
-        }
         Verdict v = new Verdict();
         if (!KeywordScan.mayStartRoleStatement(text, 0, text.length)) {
             return v;
